@@ -1,0 +1,53 @@
+"""Canyue (参阅): the editorial system for policy briefs. `create_app` is the table of contents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+import config as canyue_config
+from extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(canyue_config.DefaultConfig)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.update(canyue_config.from_environment())
+    else:
+        app.config.update(test_config)
+    canyue_config.finalise(app.config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    import database
+    import i18n
+    import security
+    from views import auth
+
+    database.configure_engine(app)
+    auth.init_login(app, login_manager)
+    i18n.init_babel(app, babel)
+    security.init_security(app)
+
+    from views.admin import bp as admin_bp
+    from views.auth import bp as auth_bp
+    from views.briefs import bp as briefs_bp
+    from views import init_templates
+    from views.errors import init_errors
+
+    init_templates(app)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(briefs_bp)
+    app.register_blueprint(admin_bp)
+    init_errors(app)
+
+    from commands import register_commands
+
+    register_commands(app)
+    return app

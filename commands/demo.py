@@ -1,0 +1,84 @@
+"""`flask --app app demo`: demo users, the series 领导参阅 and sample briefs."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import click
+from flask import current_app
+from sqlalchemy import select
+
+from extensions import db
+from models import Series, User
+from publishing.brieffile import parse_brief_file
+from workflows.roles import Role
+from workflows.transitions import apply_transition, create_brief
+
+DEMO_DIR = Path(__file__).resolve().parent.parent / "demo" / "briefs"
+
+DEMO_USERS = [
+    ("drafter", "周明", [Role.DRAFTER]),
+    ("editor", "李青", [Role.EDITOR]),
+    ("signer", "王志远", [Role.SIGNER]),
+    ("archivist", "陈静", [Role.ARCHIVIST]),
+    ("admin", "赵敏", [Role.ADMIN]),
+]
+
+# Demo briefs and how far each travels: a draft for the drafter, one to review for the
+# editor, one awaiting the leader's sign-off.
+DEMO_BRIEFS = [
+    ("data-elements.md", []),
+    ("low-altitude-economy.md", ["submit"]),
+    ("ai-manufacturing.md", ["submit", "approve"]),
+]
+
+
+def load_demo() -> dict[str, str]:
+    """Create the demo data in an empty database; returns username → password."""
+    passwords: dict[str, str] = {}
+    users: dict[str, User] = {}
+    for username, name, roles in DEMO_USERS:
+        password = secrets.token_urlsafe(9)
+        user = User(username=username, display_name=name, locale="zh_CN")
+        user.set_password(password)
+        user.set_roles({r.value for r in roles})
+        db.session.add(user)
+        users[username] = user
+        passwords[username] = password
+    series = Series(
+        name="领导参阅",
+        hosts="苏州太湖书院\n苏州太湖智库",
+        contact_phone="0512-66881234  66881235（传真）",
+        address="苏州市吴中区示例路 100 号",
+        default_print_run=30,
+        first_total_number=36,
+    )
+    db.session.add(series)
+    db.session.flush()
+    actors = {"submit": users["drafter"], "approve": users["editor"]}
+    for filename, moves in DEMO_BRIEFS:
+        content = parse_brief_file((DEMO_DIR / filename).read_text(encoding="utf-8")).content()
+        brief = create_brief(db.session, users["drafter"], series, content)
+        for action in moves:
+            apply_transition(db.session, brief, action, actors[action])
+    db.session.commit()
+    return passwords
+
+
+@click.command("demo", help="Load demo users, the series 领导参阅 and sample briefs.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+def cli(if_empty: bool) -> None:
+    if db.session.scalar(select(User.id).limit(1)) is not None:
+        if if_empty:
+            click.echo("The database has data; demo not loaded.")
+            return
+        raise click.ClickException("the database is not empty; the demo loads into an empty one")
+    passwords = load_demo()
+    lines = [f"  {name:<10} {passwords[name]}   ({', '.join(r.value for r in roles)})" for name, _n, roles in DEMO_USERS]
+    text = "Demo accounts (username, password):\n" + "\n".join(lines) + "\n"
+    credentials = Path(current_app.instance_path) / "demo-credentials.txt"
+    credentials.write_text(text, encoding="utf-8")
+    os.chmod(credentials, 0o600)
+    click.echo(text + f"(also saved in {credentials})")

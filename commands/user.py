@@ -1,0 +1,94 @@
+"""`flask --app app user …`: manage accounts from the command line."""
+
+from __future__ import annotations
+
+import secrets
+
+import click
+from sqlalchemy import select
+
+from extensions import db
+from models import User
+from workflows.roles import Role
+
+ROLE_CHOICE = click.Choice([r.value for r in Role])
+
+
+def _get(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    return user
+
+
+@click.group("user", help="Create and manage user accounts.")
+def cli() -> None:
+    pass
+
+
+@cli.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="Name as printed, e.g. 李长青.")
+@click.option("--role", "roles", multiple=True, type=ROLE_CHOICE, help="Repeat for several roles.")
+@click.option("--password", help="Default: a random one, printed once.")
+@click.option("--locale", default="zh_CN", type=click.Choice(["zh_CN", "en"]))
+def create(username: str, display_name: str, roles: tuple[str, ...], password: str | None, locale: str) -> None:
+    if db.session.scalar(select(User).where(User.username == username)):
+        raise click.ClickException(f"user {username!r} exists")
+    generated = password is None
+    password = password or secrets.token_urlsafe(9)
+    user = User(username=username, display_name=display_name, locale=locale)
+    user.set_password(password)
+    user.set_roles(set(roles))
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"created {username} ({', '.join(sorted(roles)) or 'no roles'})")
+    if generated:
+        click.echo(f"password: {password}")
+
+
+@cli.command("list")
+def list_users() -> None:
+    for user in db.session.scalars(select(User).order_by(User.username)):
+        status = "active" if user.active else "deactivated"
+        click.echo(f"{user.username}\t{user.display_name}\t{','.join(sorted(user.role_set))}\t{status}")
+
+
+@cli.command("roles")
+@click.argument("username")
+@click.argument("roles", nargs=-1, type=ROLE_CHOICE)
+def set_roles(username: str, roles: tuple[str, ...]) -> None:
+    """Set USERNAME's roles to exactly ROLES."""
+    user = _get(username)
+    user.set_roles(set(roles))
+    db.session.commit()
+    click.echo(f"{username}: {', '.join(sorted(roles)) or 'no roles'}")
+
+
+@cli.command("password")
+@click.argument("username")
+@click.option("--password", help="Default: a random one, printed once.")
+def reset_password(username: str, password: str | None) -> None:
+    user = _get(username)
+    new = password or secrets.token_urlsafe(9)
+    user.set_password(new)
+    db.session.commit()
+    click.echo(f"password of {username} reset" + ("" if password else f": {new}"))
+
+
+@cli.command("deactivate")
+@click.argument("username")
+def deactivate(username: str) -> None:
+    user = _get(username)
+    user.deactivate()
+    db.session.commit()
+    click.echo(f"{username} deactivated")
+
+
+@cli.command("activate")
+@click.argument("username")
+def activate(username: str) -> None:
+    user = _get(username)
+    user.active = True
+    db.session.commit()
+    click.echo(f"{username} activated")

@@ -1,0 +1,87 @@
+"""Configuration: these defaults, then instance/config.py, then environment variables."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+# Environment variables read by `from_environment`, with the type each is parsed as.
+ENVIRONMENT: dict[str, type] = {
+    "SECRET_KEY": str,
+    "DATABASE_URL": str,
+    "RATELIMIT_STORAGE_URI": str,
+    "SESSION_IDLE_MINUTES": int,
+    "SESSION_COOKIE_SECURE": bool,
+    "LOGIN_LIMIT_PER_ACCOUNT": str,
+    "LOGIN_LIMIT_PER_ADDRESS": str,
+    "CANYUE_CLASSIFICATIONS": str,
+}
+
+
+class DefaultConfig:
+    SECRET_KEY: str | None = None  # instance/config.py or SECRET_KEY; `serve` writes one
+    SQLALCHEMY_DATABASE_URI = "sqlite:///canyue.sqlite3"  # relative to instance/
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
+
+    # Sessions end after this much inactivity (each request renews the signed cookie).
+    SESSION_IDLE_MINUTES = 30
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False  # set True behind HTTPS
+
+    # Failed logins are throttled per account and per address. Use a shared store (Redis)
+    # when several worker processes serve the app: memory:// counts per process.
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = False
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+    LOGIN_LIMIT_PER_ADDRESS = "20 per 15 minutes"
+
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = {"zh_CN": "中文", "en": "English"}
+
+    # 密级 levels offered on a brief, comma-separated; "" (none) is always offered.
+    # Classified 涉密 levels belong only on a certified system.
+    CANYUE_CLASSIFICATIONS = "内部"
+    CANYUE_URGENCIES = "加急,特急"
+    CANYUE_DEFAULT_CLASSIFICATION = "内部"
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    environ = dict(os.environ if environ is None else environ)
+    found: dict[str, Any] = {}
+    for name, kind in ENVIRONMENT.items():
+        if name not in environ:
+            continue
+        raw = environ[name]
+        if kind is bool:
+            found[name] = raw.strip().lower() in {"1", "true", "yes", "on"}
+        elif kind is int:
+            found[name] = int(raw)
+        else:
+            found[name] = raw
+    if "DATABASE_URL" in found:
+        found["SQLALCHEMY_DATABASE_URI"] = database_uri(found.pop("DATABASE_URL"))
+    return found
+
+
+def database_uri(url: str) -> str:
+    """Accept plain postgres:// URLs and use the psycopg 3 driver for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def finalise(config: dict[str, Any]) -> None:
+    """Derived settings, after every source has been read."""
+    config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=int(config["SESSION_IDLE_MINUTES"]))
+    uri = config["SQLALCHEMY_DATABASE_URI"]
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if uri.startswith("sqlite"):
+        # Concurrent writers (two editors publishing at once) wait for the lock, not fail.
+        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+    else:
+        options.setdefault("pool_pre_ping", True)
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = options

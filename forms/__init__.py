@@ -1,0 +1,1 @@
+"""WTForms (Flask-WTF): every form carries a CSRF token."""

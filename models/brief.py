@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from models.base import Base
+from models.types import UTCDateTime, utcnow
+from workflows.brief import State
+from workflows.numbering import Sequence
+
+if TYPE_CHECKING:
+    from models.series import Series
+    from models.user import User
+
+STATE_VALUES = ", ".join(f"'{s.value}'" for s in State)
+SEQUENCE_VALUES = ", ".join(f"'{s.value}'" for s in Sequence)
+
+# The fields that make up a brief's content; every saved change snapshots them as a Revision.
+CONTENT_FIELDS = (
+    "title",
+    "author_line",
+    "special_report",
+    "supplement",
+    "classification",
+    "urgency",
+    "keywords",
+    "body",
+)
+
+EMPTY_CONTENT: dict[str, Any] = {
+    "title": "",
+    "author_line": "",
+    "special_report": [],
+    "supplement": False,
+    "classification": "",
+    "urgency": "",
+    "keywords": [],
+    "body": "",
+}
+assert tuple(EMPTY_CONTENT) == CONTENT_FIELDS
+
+
+class Brief(Base):
+    __tablename__ = "brief"
+    __table_args__ = (
+        CheckConstraint(f"state IN ({STATE_VALUES})", name="known_state"),
+        CheckConstraint(f"number_sequence IS NULL OR number_sequence IN ({SEQUENCE_VALUES})", name="known_sequence"),
+        # What the states imply: an approved brief names its 责任编辑, a signed one its signer,
+        # a published one carries its numbers and issue date.
+        CheckConstraint(
+            "state NOT IN ('awaiting_signoff', 'signed', 'published', 'archived') OR editor_name IS NOT NULL",
+            name="approved_has_editor",
+        ),
+        CheckConstraint(
+            "state NOT IN ('signed', 'published', 'archived') OR (signer_name IS NOT NULL AND signed_at IS NOT NULL)",
+            name="signed_has_signer",
+        ),
+        CheckConstraint(
+            "state NOT IN ('published', 'archived') OR (issue_number IS NOT NULL AND total_number IS NOT NULL"
+            " AND issue_date IS NOT NULL AND issue_year IS NOT NULL AND number_sequence IS NOT NULL"
+            " AND print_run IS NOT NULL)",
+            name="published_has_numbers",
+        ),
+        CheckConstraint("issue_number IS NULL OR issue_number > 0", name="positive_issue_number"),
+        CheckConstraint("total_number IS NULL OR total_number > 0", name="positive_total_number"),
+        UniqueConstraint("series_id", "number_sequence", "issue_year", "issue_number", name="uq_brief_issue_number"),
+        UniqueConstraint("series_id", "number_sequence", "total_number", name="uq_brief_total_number"),
+        Index("ix_brief_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id"))
+    state: Mapped[str] = mapped_column(String(20), default=State.DRAFT.value)
+    # The user who created the brief; the printed 署名 is `author_line`.
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    version: Mapped[int] = mapped_column(default=1)
+
+    # Content (frozen from approval on); mirrored by the latest Revision.
+    title: Mapped[str] = mapped_column(String(200), default="")
+    author_line: Mapped[str] = mapped_column(String(100), default="")
+    special_report: Mapped[list[str]] = mapped_column(JSON, default=list)  # 本期专报, in order
+    supplement: Mapped[bool] = mapped_column(default=False)
+    classification: Mapped[str] = mapped_column(String(20), default="")
+    urgency: Mapped[str] = mapped_column(String(20), default="")
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    body: Mapped[str] = mapped_column(Text, default="")
+    revision_number: Mapped[int] = mapped_column(default=0)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # Approval and sign-off: printed names stored as text beside the user links.
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    editor_name: Mapped[str | None] = mapped_column(String(64))
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    signer_name: Mapped[str | None] = mapped_column(String(64))
+    sign_opinion: Mapped[str | None] = mapped_column(Text)
+
+    # Settled at publication.
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    issue_date: Mapped[date | None]
+    issue_year: Mapped[int | None]
+    issue_number: Mapped[int | None]  # 期号
+    total_number: Mapped[int | None]  # 总期号
+    number_sequence: Mapped[str | None] = mapped_column(String(20))
+    print_run: Mapped[int | None]  # 共印 N 份
+
+    # Head of the audit hash chain: the hash of this brief's latest audit event.
+    audit_head: Mapped[str | None] = mapped_column(String(64))
+
+    series: Mapped[Series] = relationship(lazy="joined")
+    author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
+    revisions: Mapped[list[Revision]] = relationship(
+        back_populates="brief", order_by="Revision.number", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<Brief {self.id} {self.state}>"
+
+    @validates("state")
+    def _guard_state(self, key: str, value: str) -> str:
+        # The state moves only through workflows.transitions.apply_transition.
+        if self.state is not None and not getattr(self, "_transition_in_progress", False):
+            raise AttributeError("Brief.state changes only through apply_transition")
+        return State(value).value
+
+    def content(self) -> dict[str, Any]:
+        return {field: getattr(self, field) for field in CONTENT_FIELDS}
+
+
+class Revision(Base):
+    """An immutable snapshot of a brief's content, one per saved change."""
+
+    __tablename__ = "revision"
+    __table_args__ = (UniqueConstraint("brief_id", "number", name="uq_revision_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brief_id: Mapped[int] = mapped_column(ForeignKey("brief.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    state: Mapped[str] = mapped_column(String(20))  # the brief's state when saved
+
+    title: Mapped[str] = mapped_column(String(200))
+    author_line: Mapped[str] = mapped_column(String(100))
+    special_report: Mapped[list[str]] = mapped_column(JSON)
+    supplement: Mapped[bool]
+    classification: Mapped[str] = mapped_column(String(20))
+    urgency: Mapped[str] = mapped_column(String(20))
+    keywords: Mapped[list[str]] = mapped_column(JSON)
+    body: Mapped[str] = mapped_column(Text)
+
+    brief: Mapped[Brief] = relationship(back_populates="revisions")
+    created_by: Mapped[User] = relationship(lazy="joined")
+
+    def content(self) -> dict[str, Any]:
+        return {field: getattr(self, field) for field in CONTENT_FIELDS}

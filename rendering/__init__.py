@@ -1,0 +1,1 @@
+"""Turning brief content into HTML, diffs and the printed page."""

@@ -1,0 +1,272 @@
+"""Test fixtures: the app on SQLite or PostgreSQL (CANYUE_TEST_DATABASE), its schema built by
+the migrations, clients logged in per role, and factories for briefs in any state."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from werkzeug.security import generate_password_hash
+
+from app import create_app
+from extensions import db, limiter
+from models import Brief, Series, User
+from models.base import Base
+from publishing.pipeline import publish
+from workflows.brief import State
+from workflows.transitions import apply_transition, create_brief
+
+PASSWORD = "correct horse battery staple"
+ENGINE = os.environ.get("CANYUE_TEST_DATABASE", "sqlite")
+
+# Users the tests act as: name -> (display name, roles).
+PEOPLE: dict[str, tuple[str, tuple[str, ...]]] = {
+    "drafter": ("周明", ("drafter",)),
+    "drafter2": ("孙丽", ("drafter",)),
+    "editor": ("李青", ("editor",)),
+    "editor2": ("吴刚", ("editor",)),
+    "signer": ("王志远", ("signer",)),
+    "signer2": ("郑海", ("signer",)),
+    "archivist": ("陈静", ("archivist",)),
+    "admin": ("赵敏", ("admin",)),
+    # People holding two roles, for separation of duties.
+    "drafter_editor": ("钱进", ("drafter", "editor")),
+    "editor_signer": ("冯远", ("editor", "signer")),
+    "drafter_signer": ("何平", ("drafter", "signer")),
+}
+
+# Which moves take a brief (authored by "drafter") from draft to each state.
+PATHS: dict[State, list[str]] = {
+    State.DRAFT: [],
+    State.IN_REVIEW: ["submit"],
+    State.AWAITING_SIGNOFF: ["submit", "approve"],
+    State.SIGNED: ["submit", "approve", "sign"],
+    State.PUBLISHED: ["submit", "approve", "sign", "publish"],
+    State.WITHDRAWN: ["withdraw"],
+}
+
+SAMPLE_BODY = (
+    "当前，低空经济正成为各地竞相布局的新赛道。现根据初步调研，形成分析建议，供领导参阅。\n\n"
+    "# 一、发展态势\n\n"
+    "**1、加强顶层设计。**结合我市实际，加快编制低空经济发展规划。"
+)
+
+
+def database_url() -> str:
+    if ENGINE == "postgresql":
+        user = os.environ.get("PGUSER", "postgres")
+        password = os.environ.get("PGPASSWORD", "")
+        host = os.environ.get("PGHOST", "localhost")
+        port = os.environ.get("PGPORT", "5432")
+        name = os.environ.get("PGDATABASE", "postgres")
+        auth = f"{user}:{password}@" if password else f"{user}@"
+        if host.startswith("/"):
+            return f"postgresql+psycopg://{auth}/{name}?host={host}&port={port}"
+        return f"postgresql+psycopg://{auth}{host}:{port}/{name}"
+    path = Path(tempfile.mkdtemp(prefix="canyue-test-")) / "test.sqlite3"
+    return f"sqlite:///{path}"
+
+
+def make_app(**overrides: Any) -> Flask:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": DATABASE_URL,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "SERVER_NAME": "canyue.test",
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+DATABASE_URL = database_url()
+
+
+@pytest.fixture(scope="session")
+def app() -> Iterator[Flask]:
+    """One app per run; the schema comes from the migrations, never create_all."""
+    from flask_migrate import upgrade
+
+    application = make_app()
+    with application.app_context():
+        if ENGINE == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        upgrade()
+        db.session.remove()
+    print(f"\nCanyue tests on {ENGINE}: {application.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
+    yield application
+
+
+def wipe(application: Flask) -> None:
+    """Empty every table (core statements: the ORM refuses to delete audit events)."""
+    with application.app_context():
+        tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for name in tables:
+                    conn.execute(text(f"DELETE FROM {name}"))
+        db.session.remove()
+
+
+@pytest.fixture(autouse=True)
+def _clean(app: Flask) -> Iterator[None]:
+    yield
+    wipe(app)
+    with app.app_context():
+        limiter.reset()
+
+
+# A cheap hash keeps ~500 logins fast; the product hashes with scrypt (models.user).
+_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+
+
+@pytest.fixture
+def people(app: Flask) -> dict[str, int]:
+    """Every test person as name -> user id, with PASSWORD."""
+    ids = {}
+    with app.app_context():
+        for name, (display, roles) in PEOPLE.items():
+            user = User(username=name, display_name=display, password_hash=_HASH)
+            user.set_roles(set(roles))
+            db.session.add(user)
+            db.session.flush()
+            ids[name] = user.id
+        db.session.commit()
+    return ids
+
+
+@pytest.fixture
+def series_id(app: Flask) -> int:
+    with app.app_context():
+        series = Series(
+            name="领导参阅", hosts="苏州太湖书院\n苏州太湖智库", contact_phone="0512-66881234",
+            address="苏州市吴中区示例路 100 号", default_print_run=30, first_total_number=31,
+        )
+        db.session.add(series)
+        db.session.commit()
+        return series.id
+
+
+def _user(name: str) -> User:
+    user = db.session.scalar(db.select(User).where(User.username == name))
+    assert user is not None, name
+    return user
+
+
+@pytest.fixture
+def make_brief(app: Flask, people: dict[str, int], series_id: int) -> Callable[..., int]:
+    """make_brief(state, author=..., **content) -> brief id, walked there through real moves."""
+
+    def factory(
+        state: State | str = State.DRAFT,
+        *,
+        author: str = "drafter",
+        approver: str = "editor",
+        signer: str = "signer",
+        publisher: str = "editor",
+        issue_date: date | None = None,
+        series: int | None = None,
+        **content: Any,
+    ) -> int:
+        state = State(state)
+        fields = {"title": "关于加快我市低空经济产业发展的几点建议", "author_line": "苏州太湖智库",
+                  "special_report": ["王建国书记", "李明代市长"], "body": SAMPLE_BODY}
+        fields.update(content)
+        actors = {"submit": author, "approve": approver, "sign": signer, "withdraw": author}
+        with app.app_context():
+            brief = create_brief(db.session, _user(author), db.session.get(Series, series or series_id), fields)
+            for action in PATHS[state]:
+                if action == "publish":
+                    db.session.commit()
+                    publish(db.session, brief.id, _user(publisher), issue_date=issue_date)
+                else:
+                    comment = "不再需要" if action == "withdraw" else None
+                    apply_transition(db.session, brief, action, _user(actors[action]), comment=comment)
+            db.session.commit()
+            return brief.id
+
+    return factory
+
+
+class Client:
+    """A test client logged in as one person, adding the CSRF token to every POST."""
+
+    def __init__(self, flask_client: FlaskClient):
+        self.http = flask_client
+        self._token: str | None = None
+
+    def token(self) -> str:
+        if self._token is None:
+            self._token = csrf_from(self.http.get("/account").get_data(as_text=True))
+        return self._token
+
+    def get(self, url: str, **kw: Any) -> Any:
+        return self.http.get(url, **kw)
+
+    def post(self, url: str, data: dict[str, Any] | None = None, *, prefix: str = "", csrf: bool = True, **kw: Any) -> Any:
+        payload = dict(data or {})
+        if csrf:
+            payload[f"{prefix}-csrf_token" if prefix else "csrf_token"] = self.token()
+        return self.http.post(url, data=payload, **kw)
+
+    def act(self, brief_id: int, action: str, comment: str | None = None, version: int | None = None) -> Any:
+        if version is None:
+            version = brief_version(self.app, brief_id)
+        data = {f"{action}-version": str(version)}
+        if comment is not None:
+            data[f"{action}-comment"] = comment
+        return self.post(f"/briefs/{brief_id}/act/{action}", data, prefix=action)
+
+    app: Flask
+
+
+def brief_version(app: Flask, brief_id: int) -> int:
+    with app.app_context():
+        brief = db.session.get(Brief, brief_id)
+        return brief.version if brief else 1
+
+
+def fetch(app: Flask, brief_id: int) -> Brief:
+    """A detached copy of the brief as stored now."""
+    with app.app_context():
+        brief = db.session.get(Brief, brief_id)
+        assert brief is not None
+        db.session.expunge(brief)
+        return brief
+
+
+def csrf_from(page: str) -> str:
+    match = re.search(r'name="[\w-]*csrf_token"[^>]*value="([^"]+)"', page)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def log_in_form(http: FlaskClient, username: str, password: str, **kw: Any) -> Any:
+    """Log in through the login page, as a person would (CSRF token included)."""
+    token = csrf_from(http.get("/login").get_data(as_text=True))
+    return http.post("/login", data={"username": username, "password": password, "csrf_token": token}, **kw)
+
+
+@pytest.fixture
+def login_as(app: Flask, people: dict[str, int]) -> Callable[[str], Client]:
+    def log_in(name: str) -> Client:
+        client = Client(app.test_client())
+        client.app = app
+        response = log_in_form(client.http, name, PASSWORD)
+        assert response.status_code == 302, f"login as {name} failed: {response.status_code}"
+        return client
+
+    return log_in

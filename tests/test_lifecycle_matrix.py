@@ -1,0 +1,160 @@
+"""Every role × action × state cell over HTTP: each allowed move succeeds, each refused one
+is refused with the right status and reason, and nothing changes when it is refused.
+
+The expectations below are written from DESIGN.md's lifecycle table, not read from the code.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask_babel import force_locale, gettext
+from markupsafe import escape
+
+from tests.conftest import PATHS, fetch
+from workflows.brief import State
+
+# The brief is written by "drafter", approved by "editor", signed by "signer".
+PERSONAS = ["drafter", "drafter2", "editor", "editor2", "signer", "signer2", "archivist", "admin"]
+STATES = list(PATHS)  # every state a brief can be walked to (archived comes with the archive issue)
+
+REVIEWERS = {"editor", "editor2", "signer", "signer2"}
+
+
+def can_see(persona: str, state: State) -> bool:
+    if persona == "drafter":
+        return True
+    if state in (State.PUBLISHED,):
+        return True
+    if persona in REVIEWERS:
+        return state in (State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED)
+    return False
+
+
+ROLE = "Your role does not allow this action."
+NOT_AUTHOR = "You wrote this brief, so someone else must review and sign it."
+ONLY_AUTHOR = "Only the author of this brief may do this."
+APPROVER = "You approved this brief, so another leader must sign it."
+WRONG_STATE = "This action is not possible in the brief's current state."
+
+# action -> (personas holding the role, {persona: ownership refusal}, source states)
+RULES: dict[str, tuple[set[str], dict[str, str], set[State]]] = {
+    "submit": ({"drafter", "drafter2"}, {"drafter2": ONLY_AUTHOR}, {State.DRAFT}),
+    "withdraw": ({"drafter", "drafter2"}, {"drafter2": ONLY_AUTHOR}, {State.DRAFT, State.IN_REVIEW}),
+    "return": ({"editor", "editor2"}, {}, {State.IN_REVIEW}),
+    "approve": ({"editor", "editor2"}, {}, {State.IN_REVIEW}),
+    "send_back": ({"signer", "signer2"}, {}, {State.AWAITING_SIGNOFF}),
+    "sign": ({"signer", "signer2"}, {}, {State.AWAITING_SIGNOFF}),
+    "reopen": ({"editor", "editor2", "signer", "signer2"}, {}, {State.SIGNED}),
+    "publish": ({"editor", "editor2"}, {}, {State.SIGNED}),
+}
+TARGETS = {
+    "submit": State.IN_REVIEW, "withdraw": State.WITHDRAWN, "return": State.DRAFT,
+    "approve": State.AWAITING_SIGNOFF, "send_back": State.IN_REVIEW, "sign": State.SIGNED,
+    "reopen": State.IN_REVIEW, "publish": State.PUBLISHED,
+}
+
+
+def expected(persona: str, action: str, state: State) -> tuple[int, str | None]:
+    """(HTTP status, reason shown) for `persona` taking `action` on a brief in `state`."""
+    if not can_see(persona, state):
+        return 404, None
+    holders, ownership, sources = RULES[action]
+    if persona not in holders:
+        return 403, ROLE
+    if persona in ownership:
+        return 403, ownership[persona]
+    if state not in sources:
+        return 409, WRONG_STATE
+    return 302, None
+
+
+def zh(app, message: str) -> str:
+    """The message as a Chinese page shows it (translated, HTML-escaped)."""
+    with app.test_request_context(), force_locale("zh_CN"):
+        return str(escape(gettext(message)))
+
+
+CELLS = [(p, a, s) for p in PERSONAS for a in RULES for s in STATES]
+
+
+@pytest.mark.parametrize("persona,action,state", CELLS, ids=[f"{p}-{a}-{s.value}" for p, a, s in CELLS])
+def test_action_cell(app, make_brief, login_as, persona, action, state):
+    brief_id = make_brief(state)
+    before = fetch(app, brief_id)
+    client = login_as(persona)
+    status, reason = expected(persona, action, state)
+    comment = "请补充数据来源" if action in ("return", "send_back", "reopen", "withdraw") else None
+    if action == "publish":
+        response = client.post(
+            f"/briefs/{brief_id}/publish",
+            {"issue_date": "2026-11-20", "version": str(before.version)},
+        )
+    else:
+        response = client.act(brief_id, action, comment)
+    page = response.get_data(as_text=True)
+    assert response.status_code == status, page[:500]
+    after = fetch(app, brief_id)
+    if status == 302:
+        assert after.state == TARGETS[action].value
+    else:
+        assert after.state == before.state and after.version == before.version
+        if reason:
+            assert zh(app, reason) in page
+
+
+READ_CELLS = [(p, s) for p in PERSONAS for s in STATES]
+
+
+@pytest.mark.parametrize("persona,state", READ_CELLS, ids=[f"{p}-{s.value}" for p, s in READ_CELLS])
+def test_read_cell(app, make_brief, login_as, persona, state):
+    brief_id = make_brief(state)
+    client = login_as(persona)
+    visible = can_see(persona, state)
+    for url in (f"/briefs/{brief_id}", f"/briefs/{brief_id}/preview", f"/briefs/{brief_id}/changes"):
+        assert client.get(url).status_code == (200 if visible else 404), url
+    listed = client.get(f"/briefs?state={state.value}").get_data(as_text=True)
+    assert (f"/briefs/{brief_id}\"" in listed) == visible
+
+
+EDIT_CELLS = [(p, s) for p in PERSONAS for s in STATES]
+
+
+def expected_edit(persona: str, state: State) -> int:
+    if not can_see(persona, state):
+        return 404
+    if persona not in {"drafter", "editor", "editor2"}:
+        return 403
+    if state not in (State.DRAFT, State.IN_REVIEW):
+        return 409
+    if state is State.IN_REVIEW and persona == "drafter":
+        return 409  # the author waits while the brief is in review
+    return 200
+
+
+@pytest.mark.parametrize("persona,state", EDIT_CELLS, ids=[f"{p}-{s.value}" for p, s in EDIT_CELLS])
+def test_edit_cell(app, make_brief, login_as, persona, state):
+    brief_id = make_brief(state)
+    before = fetch(app, brief_id)
+    client = login_as(persona)
+    status = expected_edit(persona, state)
+    assert client.get(f"/briefs/{brief_id}/edit").status_code == status
+    response = client.post(
+        f"/briefs/{brief_id}/edit",
+        {"title": "改过的标题", "body": "改过的正文。", "version": str(before.version), "classification": "内部", "urgency": ""},
+    )
+    assert response.status_code == (302 if status == 200 else status)
+    after = fetch(app, brief_id)
+    if status == 200:
+        assert after.title == "改过的标题" and after.revision_number == before.revision_number + 1
+    else:
+        assert after.title == before.title and after.revision_number == before.revision_number
+
+
+def test_buttons_match_the_policy(app, make_brief, login_as):
+    """A brief page shows exactly the moves the viewer may make."""
+    brief_id = make_brief(State.AWAITING_SIGNOFF)
+    signer_page = login_as("signer").get(f"/briefs/{brief_id}").get_data(as_text=True)
+    assert 'data-action="sign"' in signer_page and 'data-action="send_back"' in signer_page
+    assert 'data-action="approve"' not in signer_page
+    editor_page = login_as("editor").get(f"/briefs/{brief_id}").get_data(as_text=True)
+    assert "data-action=" not in editor_page

@@ -1,0 +1,39 @@
+"""Fetch-and-check helpers: every view asks the policy before it shows or does anything."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from flask import abort
+from flask_login import current_user
+
+from extensions import db
+from i18n import translate
+from models import Brief
+from views.errors import error_page
+from workflows.policy import READ, Decision, Refusal, can, may
+
+STATUS = {Refusal.NOT_FOUND: 404, Refusal.ROLE: 403, Refusal.OWNERSHIP: 403, Refusal.STATE: 409}
+
+
+def refuse(decision: Decision) -> NoReturn:
+    """Answer a refusal with its status and its reason, in the user's language."""
+    assert decision.refusal is not None
+    abort(error_page(STATUS[decision.refusal], translate(decision.message)))
+
+
+def get_brief(brief_id: int, action: str = READ) -> Brief:
+    """The brief, if it exists and the current user may take `action` on it (else 404/403/409)."""
+    brief = db.session.get(Brief, brief_id)
+    if brief is None:
+        abort(404)
+    decision = can(current_user, brief, action)
+    if not decision:
+        refuse(decision)
+    return brief
+
+
+def require(action: str) -> None:
+    decision = may(current_user, action)
+    if not decision:
+        refuse(decision)

@@ -1,0 +1,309 @@
+"""Briefs: 我的待办, lists, create and edit, the brief page and its actions, publishing."""
+
+from __future__ import annotations
+
+import logging
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
+
+from extensions import db
+from forms.brief import ActionForm, BriefForm, DiffForm, NewBriefForm, PublishForm, version_of
+from i18n import translate
+from models import AuditEvent, Brief, Revision, Series
+from publishing.pipeline import default_issue_date, publish
+from rendering.diff import diff_fields
+from rendering.markdown import render_body
+from rendering.printing import printed_issue_from_brief
+from views.access import get_brief, refuse, require
+from workflows.brief import STATE_LABELS, TRANSITIONS, State
+from workflows.policy import EDIT, available_actions, can, readable_clause
+from workflows.transitions import ActionRefused, InvalidAction, StaleBrief, apply_transition, create_brief, save_revision
+
+bp = Blueprint("briefs", __name__)
+log = logging.getLogger(__name__)
+
+OPEN_STATES = [State.DRAFT, State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED]
+CONTENT_LABELS = [
+    ("title", "Title"),
+    ("author_line", "Author line"),
+    ("special_report", "本期专报"),
+    ("supplement", "Supplement"),
+    ("classification", "Classification"),
+    ("urgency", "Urgency"),
+    ("keywords", "Keywords"),
+    ("body", "Body"),
+]
+
+
+def _stale_message() -> str:
+    return _(
+        "Someone else changed this brief after you opened it. Nothing was saved; "
+        "your text is kept below. Compare it with the current version, then try again."
+    )
+
+
+def _choices(form: BriefForm) -> None:
+    config = current_app.config
+    levels = [c for c in config["CANYUE_CLASSIFICATIONS"].split(",") if c]
+    urgencies = [u for u in config["CANYUE_URGENCIES"].split(",") if u]
+    form.classification.choices = [("", _("None"))] + [(c, c) for c in levels]
+    form.urgency.choices = [("", _("None"))] + [(u, u) for u in urgencies]
+    if isinstance(form, NewBriefForm):
+        series = db.session.scalars(select(Series).where(Series.active).order_by(Series.id))
+        form.series_id.choices = [(s.id, s.name) for s in series]
+
+
+@bp.get("/")
+def dashboard() -> str:
+    """我的待办: the briefs waiting for my action, grouped by what I am to do."""
+    candidates = db.session.scalars(
+        select(Brief)
+        .where(readable_clause(current_user, Brief), Brief.state.in_([s.value for s in OPEN_STATES]))
+        .order_by(Brief.updated_at.desc())
+    ).all()
+    groups: dict[str, list[Brief]] = {t.action: [] for t in TRANSITIONS.values() if t.todo}
+    for brief in candidates:
+        for transition in available_actions(current_user, brief):
+            if transition.todo:
+                groups[transition.action].append(brief)
+                break
+    todo = [(TRANSITIONS[action], briefs) for action, briefs in groups.items() if briefs]
+    counts = dict(
+        db.session.execute(
+            select(Brief.state, db.func.count(Brief.id))
+            .where(readable_clause(current_user, Brief))
+            .group_by(Brief.state)
+        ).all()
+    )
+    returned = _returned_reasons([b.id for b in candidates])
+    return render_template(
+        "briefs/dashboard.html", todo=todo, counts=counts, states=list(State), returned=returned
+    )
+
+
+def _returned_reasons(brief_ids: list[int]) -> dict[int, AuditEvent]:
+    """For briefs whose latest move was a return or send-back, that event (its reason)."""
+    if not brief_ids:
+        return {}
+    latest: dict[int, AuditEvent] = {}
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.brief_id.in_(brief_ids), AuditEvent.from_state != AuditEvent.to_state)
+        .order_by(AuditEvent.brief_id, AuditEvent.seq)
+    )
+    for event in events:
+        latest[event.brief_id] = event
+    return {bid: ev for bid, ev in latest.items() if ev.action in ("return", "send_back", "reopen")}
+
+
+@bp.get("/briefs")
+def index() -> str:
+    state = request.args.get("state", "")
+    series_id = request.args.get("series", type=int)
+    query_text = request.args.get("q", "").strip()
+    mine = request.args.get("mine") == "1"
+    query = select(Brief).where(readable_clause(current_user, Brief))
+    if state in {s.value for s in State}:
+        query = query.where(Brief.state == state)
+    if series_id:
+        query = query.where(Brief.series_id == series_id)
+    if mine:
+        query = query.where(Brief.author_id == current_user.id)
+    if query_text:
+        like = f"%{query_text}%"
+        query = query.where(or_(Brief.title.like(like), Brief.author_line.like(like)))
+    page = db.paginate(query.order_by(Brief.updated_at.desc()), per_page=30, error_out=False)
+    series = db.session.scalars(select(Series).order_by(Series.id)).all()
+    return render_template(
+        "briefs/index.html", page=page, states=list(State), state=state, series=series,
+        series_id=series_id, q=query_text, mine=mine,
+    )
+
+
+@bp.route("/briefs/new", methods=["GET", "POST"])
+def new() -> Response | str:
+    require("create_brief")
+    form = NewBriefForm()
+    _choices(form)
+    if request.method == "GET":
+        form.classification.data = current_app.config["CANYUE_DEFAULT_CLASSIFICATION"]
+        form.author_line.data = ""
+    if form.validate_on_submit():
+        series = db.session.get(Series, form.series_id.data)
+        brief = create_brief(db.session, current_user, series, form.content())
+        db.session.commit()
+        flash(_("The draft was saved as revision 1."), "success")
+        return redirect(url_for("briefs.edit", brief_id=brief.id))
+    return render_template("briefs/form.html", form=form, brief=None)
+
+
+@bp.route("/briefs/<int:brief_id>/edit", methods=["GET", "POST"])
+def edit(brief_id: int) -> Response | tuple[str, int] | str:
+    brief = get_brief(brief_id, EDIT)
+    form = BriefForm()
+    _choices(form)
+    if request.method == "GET":
+        form.fill_from(brief)
+    elif form.validate_on_submit():
+        try:
+            revision = save_revision(
+                db.session, brief, current_user, form.content(), expected_version=version_of(form)
+            )
+            db.session.commit()
+        except (StaleBrief, StaleDataError):
+            db.session.rollback()
+            return render_template("briefs/form.html", form=form, brief=brief, conflict=_stale_message()), 409
+        except ActionRefused as refused:
+            db.session.rollback()
+            refuse(refused.decision)
+        if revision is None:
+            flash(_("Nothing changed, so no new revision was saved."), "info")
+        else:
+            flash(_("Saved as revision %(number)d.", number=revision.number), "success")
+        if request.form.get("then") == "view":
+            return redirect(url_for("briefs.show", brief_id=brief.id))
+        return redirect(url_for("briefs.edit", brief_id=brief.id))
+    return render_template("briefs/form.html", form=form, brief=brief)
+
+
+def _action_forms(brief: Brief, failed: str | None = None, failed_form: ActionForm | None = None) -> dict[str, ActionForm]:
+    forms = {}
+    for transition in available_actions(current_user, brief):
+        if transition.pipeline_only:
+            continue
+        if transition.action == failed and failed_form is not None:
+            forms[transition.action] = failed_form
+        else:
+            forms[transition.action] = ActionForm(prefix=transition.action, version=brief.version, formdata=None)
+    return forms
+
+
+def _render_show(brief: Brief, *, error: str | None = None, failed: str | None = None,
+                 failed_form: ActionForm | None = None) -> str:
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.brief_id == brief.id).order_by(AuditEvent.seq)
+    ).all()
+    return render_template(
+        "briefs/show.html",
+        brief=brief,
+        body_html=render_body(brief.body),
+        events=events,
+        actions=available_actions(current_user, brief),
+        action_forms=_action_forms(brief, failed, failed_form),
+        can_edit=bool(can(current_user, brief, EDIT)),
+        error=error,
+        failed=failed,
+        returned=_returned_reasons([brief.id]).get(brief.id),
+    )
+
+
+@bp.get("/briefs/<int:brief_id>")
+def show(brief_id: int) -> str:
+    return _render_show(get_brief(brief_id))
+
+
+@bp.post("/briefs/<int:brief_id>/act/<action>")
+def act(brief_id: int, action: str) -> Response | tuple[str, int]:
+    transition = TRANSITIONS.get(action)
+    if transition is None or transition.pipeline_only:
+        abort(404)  # publishing has its own form and pipeline
+    brief = get_brief(brief_id)
+    form = ActionForm(prefix=action)
+    if not form.validate_on_submit():
+        return _render_show(brief, error=_("The form was incomplete. Please try again."), failed=action,
+                            failed_form=form), 400
+    try:
+        apply_transition(
+            db.session, brief, action, current_user, comment=form.comment.data, expected_version=version_of(form)
+        )
+        db.session.commit()
+    except ActionRefused as refused:
+        db.session.rollback()
+        refuse(refused.decision)
+    except InvalidAction as invalid:
+        db.session.rollback()
+        return _render_show(brief, error=translate(str(invalid)), failed=action, failed_form=form), 422
+    except (StaleBrief, StaleDataError):
+        db.session.rollback()
+        brief = get_brief(brief_id)
+        return _render_show(brief, error=_stale_message(), failed=action, failed_form=form), 409
+    flash(_("Done: %(action)s.", action=translate(transition.label)), "success")
+    return redirect(url_for("briefs.show", brief_id=brief_id))
+
+
+@bp.route("/briefs/<int:brief_id>/publish", methods=["GET", "POST"])
+def publish_form(brief_id: int) -> Response | tuple[str, int] | str:
+    brief = get_brief(brief_id, "publish")
+    form = PublishForm()
+    if request.method == "GET":
+        form.issue_date.data = default_issue_date(brief)
+        form.version.data = str(brief.version)
+    status = 200
+    error = None
+    if form.validate_on_submit():
+        try:
+            published = publish(
+                db.session, brief.id, current_user,
+                issue_date=form.issue_date.data, expected_version=version_of(form),
+            )
+        except ActionRefused as refused:
+            refuse(refused.decision)
+        except InvalidAction as invalid:
+            error, status = translate(str(invalid)), 422
+        except (StaleBrief, StaleDataError):
+            error, status = _stale_message(), 409
+        except Exception:
+            log.exception("publishing brief %s failed", brief_id)
+            error, status = _("Publishing failed, so nothing was changed: no number was used and "
+                              "the brief is still signed. Please try again or tell the administrator."), 500
+        else:
+            flash(_("Published as No. %(issue)d (overall No. %(total)d).",
+                    issue=published.issue_number, total=published.total_number), "success")
+            return redirect(url_for("briefs.show", brief_id=brief_id))
+        brief = get_brief(brief_id)
+    elif request.method == "POST":
+        status = 400
+    return render_template("briefs/publish.html", brief=brief, form=form, error=error), status
+
+
+@bp.get("/briefs/<int:brief_id>/preview")
+def preview(brief_id: int) -> str:
+    brief = get_brief(brief_id)
+    issue = printed_issue_from_brief(brief, specimen=brief.state not in (State.PUBLISHED, State.ARCHIVED))
+    return render_template(
+        "print/issue.html", issue=issue, stylesheet_url=url_for("static", filename="print.css")
+    )
+
+
+@bp.get("/briefs/<int:brief_id>/changes")
+def changes(brief_id: int) -> str:
+    """Character-level diff between two revisions; by default since the brief was last returned."""
+    brief = get_brief(brief_id)
+    revisions = db.session.scalars(
+        select(Revision).where(Revision.brief_id == brief.id).order_by(Revision.number)
+    ).all()
+    by_number = {r.number: r for r in revisions}
+    form = DiffForm(request.args)
+    newer = by_number.get(form.b.data or brief.revision_number) or revisions[-1]
+    older_number = form.a.data or _default_base(brief)
+    older = by_number.get(older_number) or revisions[0]
+    diffs = diff_fields(older.content(), newer.content(), [(k, _(label)) for k, label in CONTENT_LABELS])
+    return render_template(
+        "briefs/changes.html", brief=brief, revisions=revisions, older=older, newer=newer, diffs=diffs,
+        state_labels=STATE_LABELS,
+    )
+
+
+def _default_base(brief: Brief) -> int:
+    """The revision the brief had when it was last returned, else the one before the latest."""
+    last_return = db.session.scalar(
+        select(AuditEvent.revision)
+        .where(AuditEvent.brief_id == brief.id, AuditEvent.action.in_(["return", "send_back", "reopen"]))
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
+    return last_return or max(brief.revision_number - 1, 1)

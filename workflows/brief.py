@@ -1,0 +1,224 @@
+"""The brief lifecycle (DESIGN.md, "The brief lifecycle") as one declarative table.
+
+Each `Transition` answers, from one entry: is this move legal from this state, which roles
+may make it, which separation-of-duty guards apply, whether it needs a reason, and what it
+records on the brief. The policy module, the apply function, the buttons on a brief page and
+the README's diagram are all read off `LIFECYCLE`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from workflows.i18n import N_
+from workflows.roles import Role
+
+
+class State(StrEnum):
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    AWAITING_SIGNOFF = "awaiting_signoff"
+    SIGNED = "signed"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+    WITHDRAWN = "withdrawn"
+
+
+STATE_LABELS: dict[State, str] = {
+    State.DRAFT: N_("Draft"),
+    State.IN_REVIEW: N_("In review"),
+    State.AWAITING_SIGNOFF: N_("Awaiting sign-off"),
+    State.SIGNED: N_("Signed"),
+    State.PUBLISHED: N_("Published"),
+    State.ARCHIVED: N_("Archived"),
+    State.WITHDRAWN: N_("Withdrawn"),
+}
+
+# Content (title, body, 专报 names, ...) changes only here; from approval on it is frozen so
+# that the leader signs exactly what will be printed.
+EDITABLE_STATES = frozenset({State.DRAFT, State.IN_REVIEW})
+
+
+class Actor(Protocol):
+    id: int
+    display_name: str
+
+    @property
+    def role_set(self) -> frozenset[str]: ...
+
+
+class BriefRecord(Protocol):
+    """What the rules read and write on a brief (the ORM model satisfies it)."""
+
+    state: str
+    author_id: int
+    approved_by_id: int | None
+    submitted_at: datetime | None
+
+
+# A guard returns None when the actor may proceed, else the refusal's message.
+Guard = Callable[[Actor, Any], str | None]
+Effect = Callable[[Any, Actor, datetime, str | None], None]
+
+
+def author_only(actor: Actor, brief: BriefRecord) -> str | None:
+    if actor.id != brief.author_id:
+        return N_("Only the author of this brief may do this.")
+    return None
+
+
+def not_author(actor: Actor, brief: BriefRecord) -> str | None:
+    if actor.id == brief.author_id:
+        return N_("You wrote this brief, so someone else must review and sign it.")
+    return None
+
+
+def not_approver(actor: Actor, brief: BriefRecord) -> str | None:
+    if brief.approved_by_id is not None and actor.id == brief.approved_by_id:
+        return N_("You approved this brief, so another leader must sign it.")
+    return None
+
+
+def _record_submission(brief: Any, actor: Actor, now: datetime, comment: str | None) -> None:
+    if brief.submitted_at is None:
+        brief.submitted_at = now
+
+
+def _record_approval(brief: Any, actor: Actor, now: datetime, comment: str | None) -> None:
+    brief.approved_by_id = actor.id
+    brief.approved_at = now
+    brief.editor_name = actor.display_name
+
+
+def _void_approval_and_signature(brief: Any, actor: Actor, now: datetime, comment: str | None) -> None:
+    brief.approved_by_id = None
+    brief.approved_at = None
+    brief.editor_name = None
+    brief.signed_by_id = None
+    brief.signed_at = None
+    brief.signer_name = None
+    brief.sign_opinion = None
+
+
+def _record_signature(brief: Any, actor: Actor, now: datetime, comment: str | None) -> None:
+    brief.signed_by_id = actor.id
+    brief.signed_at = now
+    brief.signer_name = actor.display_name
+    brief.sign_opinion = comment or None
+
+
+def _record_publication(brief: Any, actor: Actor, now: datetime, comment: str | None) -> None:
+    brief.published_by_id = actor.id
+    brief.published_at = now
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    label: str
+    sources: frozenset[State]
+    target: State
+    roles: frozenset[Role]
+    guards: tuple[Guard, ...] = ()
+    # "required", "optional" or None: whether the move takes a written reason / opinion.
+    comment: str | None = None
+    comment_label: str = N_("Reason")
+    effect: Effect | None = None
+    # The publish move runs inside the publishing pipeline, never from a plain form.
+    pipeline_only: bool = False
+    tone: str = "default"
+    # The 我的待办 group a brief falls in when this move is open to the user.
+    todo: str | None = None
+
+    @property
+    def reason_required(self) -> bool:
+        return self.comment == "required"
+
+
+LIFECYCLE: tuple[Transition, ...] = (
+    Transition(
+        "submit", N_("Submit for review"),
+        frozenset({State.DRAFT}), State.IN_REVIEW,
+        frozenset({Role.DRAFTER}), (author_only,),
+        effect=_record_submission, tone="primary", todo=N_("Drafts to submit"),
+    ),
+    Transition(
+        "return", N_("Return for revision"),
+        frozenset({State.IN_REVIEW}), State.DRAFT,
+        frozenset({Role.EDITOR}), (not_author,),
+        comment="required", tone="danger",
+    ),
+    Transition(
+        "approve", N_("Approve"),
+        frozenset({State.IN_REVIEW}), State.AWAITING_SIGNOFF,
+        frozenset({Role.EDITOR}), (not_author,),
+        effect=_record_approval, tone="primary", todo=N_("To review"),
+    ),
+    Transition(
+        "send_back", N_("Send back to review"),
+        frozenset({State.AWAITING_SIGNOFF}), State.IN_REVIEW,
+        frozenset({Role.SIGNER}), (not_author,),
+        comment="required", effect=_void_approval_and_signature, tone="danger",
+    ),
+    Transition(
+        "sign", N_("Sign off"),
+        frozenset({State.AWAITING_SIGNOFF}), State.SIGNED,
+        frozenset({Role.SIGNER}), (not_author, not_approver),
+        comment="optional", comment_label=N_("Opinion"), effect=_record_signature, tone="primary",
+        todo=N_("To sign off"),
+    ),
+    Transition(
+        "reopen", N_("Revoke sign-off"),
+        frozenset({State.SIGNED}), State.IN_REVIEW,
+        frozenset({Role.EDITOR, Role.SIGNER}), (not_author,),
+        comment="required", effect=_void_approval_and_signature, tone="danger",
+    ),
+    Transition(
+        "publish", N_("Publish"),
+        frozenset({State.SIGNED}), State.PUBLISHED,
+        frozenset({Role.EDITOR}),
+        effect=_record_publication, pipeline_only=True, tone="primary", todo=N_("To publish"),
+    ),
+    Transition(
+        "withdraw", N_("Withdraw"),
+        frozenset({State.DRAFT, State.IN_REVIEW}), State.WITHDRAWN,
+        frozenset({Role.DRAFTER}), (author_only,),
+        comment="required", tone="danger",
+    ),
+)
+
+TRANSITIONS: dict[str, Transition] = {t.action: t for t in LIFECYCLE}
+
+
+def mermaid_diagram(translate: Callable[[str], str] = lambda s: s) -> str:
+    """The lifecycle as a Mermaid state diagram, generated from the table."""
+    lines = ["stateDiagram-v2"]
+    for state in State:
+        lines.append(f'    state "{translate(STATE_LABELS[state])} ({state.value})" as {state.value}')
+    lines.append(f"    [*] --> {State.DRAFT.value}")
+    for t in LIFECYCLE:
+        roles = ", ".join(sorted(r.value for r in t.roles))
+        for source in sorted(t.sources, key=list(State).index):
+            lines.append(
+                f"    {source.value} --> {t.target.value}: {translate(t.label)} ({t.action}; {roles})"
+            )
+    return "\n".join(lines) + "\n"
+
+
+# How each audit event reads in a brief's history.
+EVENT_LABELS: dict[str, str] = {
+    "create": N_("created the brief"),
+    "edit": N_("saved a revision"),
+    "submit": N_("submitted it for review"),
+    "return": N_("returned it for revision"),
+    "approve": N_("approved it"),
+    "send_back": N_("sent it back to review"),
+    "sign": N_("signed it off"),
+    "reopen": N_("revoked the sign-off"),
+    "publish": N_("published it"),
+    "withdraw": N_("withdrew it"),
+}
