@@ -8,6 +8,7 @@ inside the paragraphs that changed, which keeps a 10,000-character body fast.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -65,21 +66,59 @@ def _sequence_diff(old: str, new: str) -> Iterable[DiffOp]:
                 yield DiffOp("insert", new[j1:j2])
 
 
+# Work bounds, as len(old) * len(new) of a block compared character by character: above the
+# first a changed block is split further (into sentences); above the second, a block that has
+# no smaller units in common is shown as deleted and inserted whole (a rewrite), so that no
+# diff ties up a request for seconds.
+_CHAR_WORK = 1_500_000
+_MAX_CHAR_WORK = 9_000_000
+
+_SENTENCE_RE = re.compile(r"[^。！？；\n]*(?:[。！？；]+[”’」』）]*|\n|$)")
+
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE_RE.findall(text) if s]
+
+
 def _line_first_diff(old: str, new: str) -> Iterable[DiffOp]:
-    old_lines = old.splitlines(keepends=True)
-    new_lines = new.splitlines(keepends=True)
-    matcher = SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    return _unit_diff(old, new, level=0)
+
+
+def _unit_diff(old: str, new: str, level: int) -> Iterable[DiffOp]:
+    """Match units (level 0: lines, 1: sentences), then compare inside the changed ones."""
+    split = _lines if level == 0 else _sentences
+    old_units, new_units = split(old), split(new)
+    matcher = SequenceMatcher(None, old_units, new_units, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        old_block = "".join(old_lines[i1:i2])
-        new_block = "".join(new_lines[j1:j2])
+        old_block = "".join(old_units[i1:i2])
+        new_block = "".join(new_units[j1:j2])
         if tag == "equal":
             yield DiffOp("equal", old_block)
-        elif tag == "replace":
-            yield from _sequence_diff(old_block, new_block)
         elif tag == "delete":
             yield DiffOp("delete", old_block)
-        else:
+        elif tag == "insert":
             yield DiffOp("insert", new_block)
+        elif i2 - i1 == j2 - j1 > 1:
+            # As many units changed as were there: most likely each was edited in place.
+            for old_unit, new_unit in zip(old_units[i1:i2], new_units[j1:j2]):
+                yield from _block_diff(old_unit, new_unit, level + 1)
+        else:
+            yield from _block_diff(old_block, new_block, level + 1)
+
+
+def _block_diff(old: str, new: str, level: int) -> Iterable[DiffOp]:
+    work = len(old) * len(new)
+    if work > _CHAR_WORK and level < 2:
+        yield from _unit_diff(old, new, level)
+    elif work > _MAX_CHAR_WORK:
+        yield DiffOp("delete", old)
+        yield DiffOp("insert", new)
+    else:
+        yield from _sequence_diff(old, new)
 
 
 def _normalise(ops: Iterable[DiffOp]) -> list[DiffOp]:
@@ -140,13 +179,16 @@ def _semantic_cleanup(ops: list[DiffOp]) -> list[DiffOp]:
 
 
 # Where an edit may slide (inserting "第二句。" into "第一句。第三句。" matches equally well as
-# "句。第二" after "第一"), prefer the place where it starts and ends after punctuation.
-_SENTENCE_END = frozenset("。！？；\n")
+# "句。第二" after "第一"), prefer the place where it starts and ends after a line break or
+# punctuation.
+_SENTENCE_END = frozenset("。！？；")
 _PAUSE = frozenset("，、：）】》」』”’,.;:!?)] \t\u3000")
 
 
 def _boundary_score(char_before: str | None) -> int:
-    if char_before is None or char_before in _SENTENCE_END:
+    if char_before is None or char_before == "\n":
+        return 3  # start of a paragraph
+    if char_before in _SENTENCE_END:
         return 2
     return 1 if char_before in _PAUSE else 0
 

@@ -80,10 +80,10 @@ _CJK_CONTEXT_PUNCT = frozenset("“”‘’…—–·")
 # as the middle of a word. The CJK-friendly amendment (https://github.com/tats-u/markdown-cjk-
 # friendly, specification.md) lets a CJK character count the way whitespace does there.
 #
-# We implement it here because there is no well-kept Python port: the PyPI package
-# (mdit-py-cjk-friendly) monkeypatches markdown-it-py for every parser in the process and
-# targets markdown-it-py <= 3. Ours changes only the MarkdownIt instance built below, through
-# a ParserInline subclass that creates a StateInline subclass with its own scanDelims.
+# We implement it here because there is no well-kept Python port: the port on PyPI
+# monkeypatches markdown-it-py for every parser in the process and targets markdown-it-py <= 3.
+# Ours changes only the MarkdownIt instance built below, through a ParserInline subclass that
+# creates a StateInline subclass with its own scanDelims.
 # ---------------------------------------------------------------------------------------------
 
 

@@ -63,9 +63,14 @@ def next_numbers(
     highest_issue_in_year: int | None,
     highest_total: int | None,
 ) -> IssueNumbers:
-    """One past the highest numbers held (imported past issues included)."""
+    """One past the highest numbers held (imported past issues included).
+
+    The configured starting 总期号 belongs to the regular sequence; a separate 增刊 sequence
+    counts from 1.
+    """
     issue = (highest_issue_in_year or 0) + 1
-    total = max((highest_total or 0) + 1, rules.first_total)
+    start = rules.first_total if sequence is Sequence.REGULAR else 1
+    total = max((highest_total or 0) + 1, start)
     return IssueNumbers(sequence, issue_date.year, issue, total)
 
 
