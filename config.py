@@ -16,6 +16,7 @@ ENVIRONMENT: dict[str, type] = {
     "LOGIN_LIMIT_PER_ACCOUNT": str,
     "LOGIN_LIMIT_PER_ADDRESS": str,
     "CANYUE_CLASSIFICATIONS": str,
+    "PROXY_FIX_X_FOR": int,
 }
 
 
@@ -29,6 +30,9 @@ class DefaultConfig:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False  # set True behind HTTPS
+    # Number of reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust
+    # (0: none). Per-address login throttling needs the real client address.
+    PROXY_FIX_X_FOR = 0
 
     # Failed logins are throttled per account and per address. Use a shared store (Redis)
     # when several worker processes serve the app: memory:// counts per process.

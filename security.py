@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from flask import Flask, Response, session
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 def init_security(app: Flask) -> None:
+    hops = int(app.config.get("PROXY_FIX_X_FOR") or 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
     @app.before_request
     def _idle_timeout() -> None:
         # A permanent session's signed cookie carries its time; each request renews it, so

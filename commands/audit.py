@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from extensions import db
@@ -22,7 +23,7 @@ def find_breaks() -> list[ChainBreak]:
     return breaks
 
 
-@click.group("audit", help="The audit trail.")
+@click.group("audit", help="The audit trail.", cls=AppGroup)
 def cli() -> None:
     pass
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from extensions import db
@@ -68,6 +69,7 @@ def load_demo() -> dict[str, str]:
 
 
 @click.command("demo", help="Load demo users, the series 领导参阅 and sample briefs.")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
 def cli(if_empty: bool) -> None:
     if db.session.scalar(select(User.id).limit(1)) is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 import click
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from extensions import db
@@ -21,7 +22,7 @@ def _get(username: str) -> User:
     return user
 
 
-@click.group("user", help="Create and manage user accounts.")
+@click.group("user", help="Create and manage user accounts.", cls=AppGroup)
 def cli() -> None:
     pass
 

@@ -1,13 +1,14 @@
 """`flask --app app workflow diagram`: the lifecycle, generated from the table."""
 
 import click
+from flask.cli import AppGroup
 from flask_babel import force_locale
 
 from i18n import translate
 from workflows.brief import mermaid_diagram
 
 
-@click.group("workflow", help="The brief lifecycle.")
+@click.group("workflow", help="The brief lifecycle.", cls=AppGroup)
 def cli() -> None:
     pass
 

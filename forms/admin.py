@@ -4,7 +4,6 @@ from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, Sele
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from workflows.numbering import SUPPLEMENT_NUMBERING_LABELS
 
 
 class CheckboxesField(SelectMultipleField):
@@ -36,8 +35,6 @@ class SeriesForm(FlaskForm):
     first_total_number = IntegerField(
         _l("总期号 of the first issue numbered here"), validators=[DataRequired(), NumberRange(min=1)]
     )
-    supplement_numbering = SelectField(
-        _l("Supplement numbering"), choices=[(k.value, v) for k, v in SUPPLEMENT_NUMBERING_LABELS.items()]
-    )
+    supplement_numbering = SelectField(_l("Supplement numbering"))  # choices translated by the view
     active = BooleanField(_l("Active"), default=True)
     version = HiddenField()

@@ -17,6 +17,7 @@ from forms.brief import version_of
 from i18n import translate
 from models import Series, User
 from views.access import require
+from workflows.numbering import SUPPLEMENT_NUMBERING_LABELS
 from workflows.roles import ROLE_LABELS, Role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -91,13 +92,14 @@ def series(series_id: int | None = None) -> Response | tuple[str, int] | str:
     if series_id and record is None:
         abort(404)
     form = SeriesForm(obj=record) if record and request.method == "GET" else SeriesForm()
+    form.supplement_numbering.choices = [(k.value, translate(v)) for k, v in SUPPLEMENT_NUMBERING_LABELS.items()]
     if record and request.method == "GET":
         form.version.data = str(record.version)
     if form.validate_on_submit():
         try:
             ZoneInfo(form.timezone.data)
         except (ZoneInfoNotFoundError, ValueError):
-            form.timezone.errors.append(_("Unknown time zone, e.g. Asia/Shanghai."))
+            form.timezone.errors.append(_("Unknown time zone. Use a name such as Asia/Shanghai."))
             return render_template("admin/series_form.html", form=form, record=record), 422
         clash = db.session.scalar(select(Series).where(Series.name == form.name.data.strip()))
         if clash is not None and clash is not record:

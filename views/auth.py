@@ -74,8 +74,11 @@ def login():  # type: ignore[no-untyped-def]
 
 
 def _safe_next(target: str | None) -> str | None:
-    # Only a path on this site: never an open redirect.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    # Only a path on this site: never an open redirect. Browsers drop tabs and newlines from a
+    # URL and read a backslash as "/", so "/<tab>/evil.example" would leave the site: refuse both.
+    if not target or any(ch == "\\" or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return None
+    if target.startswith("/") and not target.startswith("//"):
         return target
     return None
 
@@ -105,7 +108,9 @@ def account():  # type: ignore[no-untyped-def]
         else:
             current_user.set_password(password.new.data)
             db.session.commit()
-            login_user(current_user)  # stay logged in with the new session token
+            # Stay logged in with the new session token. login_user needs the user itself:
+            # given the current_user proxy, it would resolve to itself without end.
+            login_user(current_user._get_current_object())  # type: ignore[attr-defined]
             flash(_("Your password was changed; other sessions were ended."), "success")
             return redirect(url_for("auth.account"))
     return render_template("account.html", profile=profile, password=password)

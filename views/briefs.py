@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
@@ -20,7 +21,7 @@ from rendering.markdown import render_body
 from rendering.printing import printed_issue_from_brief
 from views.access import get_brief, refuse, require
 from workflows.brief import STATE_LABELS, TRANSITIONS, State
-from workflows.policy import EDIT, available_actions, can, readable_clause
+from workflows.policy import EDIT, READ, available_actions, can, readable_clause
 from workflows.transitions import ActionRefused, InvalidAction, StaleBrief, apply_transition, create_brief, save_revision
 
 bp = Blueprint("briefs", __name__)
@@ -28,14 +29,14 @@ log = logging.getLogger(__name__)
 
 OPEN_STATES = [State.DRAFT, State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED]
 CONTENT_LABELS = [
-    ("title", "Title"),
-    ("author_line", "Author line"),
-    ("special_report", "本期专报"),
-    ("supplement", "Supplement"),
-    ("classification", "Classification"),
-    ("urgency", "Urgency"),
-    ("keywords", "Keywords"),
-    ("body", "Body"),
+    ("title", _l("Title")),
+    ("author_line", _l("Author line")),
+    ("special_report", _l("Reported to (本期专报)")),
+    ("supplement", _l("Supplement")),
+    ("classification", _l("Classification")),
+    ("urgency", _l("Urgency")),
+    ("keywords", _l("Keywords")),
+    ("body", _l("Body")),
 ]
 
 
@@ -46,10 +47,14 @@ def _stale_message() -> str:
     )
 
 
-def _choices(form: BriefForm) -> None:
+def _choices(form: BriefForm, brief: Brief | None = None) -> None:
     config = current_app.config
     levels = [c for c in config["CANYUE_CLASSIFICATIONS"].split(",") if c]
     urgencies = [u for u in config["CANYUE_URGENCIES"].split(",") if u]
+    # A value set before the deployment's levels changed stays selectable, so the brief saves.
+    if brief is not None:
+        levels += [brief.classification] if brief.classification and brief.classification not in levels else []
+        urgencies += [brief.urgency] if brief.urgency and brief.urgency not in urgencies else []
     form.classification.choices = [("", _("None"))] + [(c, c) for c in levels]
     form.urgency.choices = [("", _("None"))] + [(u, u) for u in urgencies]
     if isinstance(form, NewBriefForm):
@@ -145,7 +150,7 @@ def new() -> Response | str:
 def edit(brief_id: int) -> Response | tuple[str, int] | str:
     brief = get_brief(brief_id, EDIT)
     form = BriefForm()
-    _choices(form)
+    _choices(form, brief)
     if request.method == "GET":
         form.fill_from(brief)
     elif form.validate_on_submit():
@@ -232,6 +237,9 @@ def act(brief_id: int, action: str) -> Response | tuple[str, int]:
         brief = get_brief(brief_id)
         return _render_show(brief, error=_stale_message(), failed=action, failed_form=form), 409
     flash(_("Done: %(action)s.", action=translate(transition.label)), "success")
+    # After a return or withdrawal the actor may no longer see the brief: go back to the tasks.
+    if not can(current_user, brief, READ):
+        return redirect(url_for("briefs.dashboard"))
     return redirect(url_for("briefs.show", brief_id=brief_id))
 
 
@@ -291,7 +299,7 @@ def changes(brief_id: int) -> str:
     newer = by_number.get(form.b.data or brief.revision_number) or revisions[-1]
     older_number = form.a.data or _default_base(brief)
     older = by_number.get(older_number) or revisions[0]
-    diffs = diff_fields(older.content(), newer.content(), [(k, _(label)) for k, label in CONTENT_LABELS])
+    diffs = diff_fields(older.content(), newer.content(), [(k, str(label)) for k, label in CONTENT_LABELS])
     return render_template(
         "briefs/changes.html", brief=brief, revisions=revisions, older=older, newer=newer, diffs=diffs,
         state_labels=STATE_LABELS,

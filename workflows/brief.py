@@ -150,7 +150,7 @@ LIFECYCLE: tuple[Transition, ...] = (
         "return", N_("Return for revision"),
         frozenset({State.IN_REVIEW}), State.DRAFT,
         frozenset({Role.EDITOR}), (not_author,),
-        comment="required", tone="danger",
+        comment="required", comment_label=N_("Reason for returning"), tone="danger",
     ),
     Transition(
         "approve", N_("Approve"),
@@ -162,20 +162,22 @@ LIFECYCLE: tuple[Transition, ...] = (
         "send_back", N_("Send back to review"),
         frozenset({State.AWAITING_SIGNOFF}), State.IN_REVIEW,
         frozenset({Role.SIGNER}), (not_author,),
-        comment="required", effect=_void_approval_and_signature, tone="danger",
+        comment="required", comment_label=N_("Reason for sending back"),
+        effect=_void_approval_and_signature, tone="danger",
     ),
     Transition(
         "sign", N_("Sign off"),
         frozenset({State.AWAITING_SIGNOFF}), State.SIGNED,
         frozenset({Role.SIGNER}), (not_author, not_approver),
-        comment="optional", comment_label=N_("Opinion"), effect=_record_signature, tone="primary",
+        comment="optional", comment_label=N_("Sign-off opinion"), effect=_record_signature, tone="primary",
         todo=N_("To sign off"),
     ),
     Transition(
         "reopen", N_("Revoke sign-off"),
         frozenset({State.SIGNED}), State.IN_REVIEW,
         frozenset({Role.EDITOR, Role.SIGNER}), (not_author,),
-        comment="required", effect=_void_approval_and_signature, tone="danger",
+        comment="required", comment_label=N_("Reason for revoking the sign-off"),
+        effect=_void_approval_and_signature, tone="danger",
     ),
     Transition(
         "publish", N_("Publish"),
@@ -187,7 +189,7 @@ LIFECYCLE: tuple[Transition, ...] = (
         "withdraw", N_("Withdraw"),
         frozenset({State.DRAFT, State.IN_REVIEW}), State.WITHDRAWN,
         frozenset({Role.DRAFTER}), (author_only,),
-        comment="required", tone="danger",
+        comment="required", comment_label=N_("Reason for withdrawing"), tone="danger",
     ),
 )
 
