@@ -27,8 +27,6 @@ class BriefForm(FlaskForm):
     urgency = SelectField(_l("Urgency"), validate_choice=True)
     keywords = StringField(_l("Keywords (separated by 、 or commas)"), validators=[Length(max=300)])
     body = TextAreaField(_l("Body (Markdown)"), validators=[Length(max=200_000)])
-    # The brief's version when the form was loaded: a save against a newer one is refused.
-    version = HiddenField()
 
     def content(self) -> dict[str, Any]:
         return {
@@ -51,6 +49,14 @@ class BriefForm(FlaskForm):
         self.urgency.data = brief.urgency
         self.keywords.data = "、".join(brief.keywords)
         self.body.data = brief.body
+
+
+class EditBriefForm(BriefForm):
+    # The brief's version when the form was loaded: a save against a newer one is refused.
+    version = HiddenField(validators=[DataRequired()])
+
+    def fill_from(self, brief: Any) -> None:
+        super().fill_from(brief)
         self.version.data = str(brief.version)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from extensions import db
-from forms.brief import ActionForm, BriefForm, DiffForm, NewBriefForm, PublishForm, version_of
+from forms.brief import ActionForm, BriefForm, DiffForm, EditBriefForm, NewBriefForm, PublishForm, version_of
 from i18n import translate
 from models import AuditEvent, Brief, Revision, Series
 from publishing.pipeline import default_issue_date, publish
@@ -149,7 +149,7 @@ def new() -> Response | str:
 @bp.route("/briefs/<int:brief_id>/edit", methods=["GET", "POST"])
 def edit(brief_id: int) -> Response | tuple[str, int] | str:
     brief = get_brief(brief_id, EDIT)
-    form = BriefForm()
+    form = EditBriefForm()
     _choices(form, brief)
     if request.method == "GET":
         form.fill_from(brief)
@@ -172,6 +172,9 @@ def edit(brief_id: int) -> Response | tuple[str, int] | str:
         if request.form.get("then") == "view":
             return redirect(url_for("briefs.show", brief_id=brief.id))
         return redirect(url_for("briefs.edit", brief_id=brief.id))
+    elif form.version.errors:
+        # Without the version it loaded, a save could overwrite someone else's edit unseen.
+        return render_template("briefs/form.html", form=form, brief=brief, conflict=_stale_message()), 400
     return render_template("briefs/form.html", form=form, brief=brief)
 
 

@@ -62,7 +62,11 @@ def record_event(
     """Append an event to the brief's chain and move the chain's head."""
     if brief.id is None:
         session.flush()
-    last_seq = session.scalar(select(AuditEvent.seq).where(AuditEvent.brief_id == brief.id).order_by(AuditEvent.seq.desc()).limit(1))
+    # No autoflush: the brief's pending changes and its new head are written in one UPDATE.
+    with session.no_autoflush:
+        last_seq = session.scalar(
+            select(AuditEvent.seq).where(AuditEvent.brief_id == brief.id).order_by(AuditEvent.seq.desc()).limit(1)
+        )
     event = AuditEvent(
         brief_id=brief.id,
         seq=(last_seq or 0) + 1,
