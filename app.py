@@ -36,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_security(app)
 
     from views.admin import bp as admin_bp
+    from views.archive import bp as archive_bp
     from views.auth import bp as auth_bp
     from views.briefs import bp as briefs_bp
     from views import init_templates
@@ -45,6 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(briefs_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(archive_bp)
     init_errors(app)
 
     from commands import register_commands

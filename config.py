@@ -17,6 +17,9 @@ ENVIRONMENT: dict[str, type] = {
     "LOGIN_LIMIT_PER_ADDRESS": str,
     "CANYUE_CLASSIFICATIONS": str,
     "PROXY_FIX_X_FOR": int,
+    "CANYUE_FILES_DIR": str,
+    "CANYUE_FONTS_DIR": str,
+    "CANYUE_FONDS_CODE": str,
 }
 
 
@@ -50,6 +53,17 @@ class DefaultConfig:
     CANYUE_CLASSIFICATIONS = "内部"
     CANYUE_URGENCIES = "加急,特急"
     CANYUE_DEFAULT_CLASSIFICATION = "内部"
+
+    # Filing (归档): the 全宗号 of the organisation and the 门类代码 of its bulletins (DA/T 22).
+    CANYUE_FONDS_CODE = "Z001"
+    CANYUE_ARCHIVE_CATEGORY = "WS"
+
+    # Stored files (archival PDFs): instance/files unless set (a volume in production).
+    CANYUE_FILES_DIR: str | None = None
+    # Licensed fonts: instance/fonts unless set. Font roles name a family per role
+    # (fangsong, title, heiti, kaiti) when the official names are not the ones installed.
+    CANYUE_FONTS_DIR: str | None = None
+    CANYUE_FONT_ROLES: dict[str, str] | None = None
 
 
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from flask import Flask
 
 
 def register_commands(app: Flask) -> None:
-    from commands import audit, demo, user, workflow
+    from commands import archive_records, audit, brief, demo, user, workflow
 
-    for group in (user.cli, demo.cli, workflow.cli, audit.cli):
+    for group in (user.cli, demo.cli, workflow.cli, audit.cli, brief.cli, archive_records.cli):
         app.cli.add_command(group)

@@ -85,6 +85,10 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # The search index (archive/search.py) is made by its migration, not by the models:
+    # autogenerate must neither drop it nor try to create it.
+    from archive.search import include_name
+    conf_args.setdefault("include_name", include_name)
 
     connectable = get_engine()
 

@@ -12,6 +12,7 @@ from workflows.brief import State
 from workflows.numbering import Sequence
 
 if TYPE_CHECKING:
+    from models.files import StoredFile
     from models.series import Series
     from models.user import User
 
@@ -50,20 +51,29 @@ class Brief(Base):
         CheckConstraint(f"number_sequence IS NULL OR number_sequence IN ({SEQUENCE_VALUES})", name="known_sequence"),
         # What the states imply: an approved brief names its 责任编辑, a signed one its signer,
         # a published one carries its numbers and issue date.
+        # Imported past issues (with a provenance note) keep only what was printed on them.
         CheckConstraint(
-            "state NOT IN ('awaiting_signoff', 'signed', 'published', 'archived') OR editor_name IS NOT NULL",
+            "state NOT IN ('awaiting_signoff', 'signed', 'published', 'archived') OR editor_name IS NOT NULL"
+            " OR provenance IS NOT NULL",
             name="approved_has_editor",
         ),
         CheckConstraint(
-            "state NOT IN ('signed', 'published', 'archived') OR (signer_name IS NOT NULL AND signed_at IS NOT NULL)",
+            "state NOT IN ('signed', 'published', 'archived') OR (signer_name IS NOT NULL AND signed_at IS NOT NULL)"
+            " OR provenance IS NOT NULL",
             name="signed_has_signer",
         ),
         CheckConstraint(
             "state NOT IN ('published', 'archived') OR (issue_number IS NOT NULL AND total_number IS NOT NULL"
             " AND issue_date IS NOT NULL AND issue_year IS NOT NULL AND number_sequence IS NOT NULL"
-            " AND print_run IS NOT NULL)",
+            " AND (print_run IS NOT NULL OR provenance IS NOT NULL))",
             name="published_has_numbers",
         ),
+        CheckConstraint(
+            "state != 'archived' OR (archive_code IS NOT NULL AND retention IS NOT NULL AND archive_item IS NOT NULL)",
+            name="archived_has_code",
+        ),
+        CheckConstraint("retention IS NULL OR retention IN ('Y', 'D30', 'D10')", name="known_retention"),
+        UniqueConstraint("fonds_code", "archive_year", "retention", "archive_item", name="uq_brief_archive_item"),
         CheckConstraint("issue_number IS NULL OR issue_number > 0", name="positive_issue_number"),
         CheckConstraint("total_number IS NULL OR total_number > 0", name="positive_total_number"),
         UniqueConstraint("series_id", "number_sequence", "issue_year", "issue_number", name="uq_brief_issue_number"),
@@ -112,6 +122,17 @@ class Brief(Base):
     number_sequence: Mapped[str | None] = mapped_column(String(20))
     print_run: Mapped[int | None]  # 共印 N 份
 
+    # Filing (归档): the 档号 and its parts, DA/T 22 (workflows/filing.py).
+    archive_code: Mapped[str | None] = mapped_column(String(40), unique=True)
+    fonds_code: Mapped[str | None] = mapped_column(String(20))
+    retention: Mapped[str | None] = mapped_column(String(4))
+    archive_year: Mapped[int | None]
+    archive_item: Mapped[int | None]
+    archived_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Where an imported past issue came from (it has no workflow history in Canyue).
+    provenance: Mapped[str | None] = mapped_column(Text)
+
     # Head of the audit hash chain: the hash of this brief's latest audit event.
     audit_head: Mapped[str | None] = mapped_column(String(64))
 
@@ -119,6 +140,10 @@ class Brief(Base):
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
     revisions: Mapped[list[Revision]] = relationship(
         back_populates="brief", order_by="Revision.number", cascade="all, delete-orphan"
+    )
+    master: Mapped[StoredFile | None] = relationship(
+        primaryjoin="and_(StoredFile.brief_id == Brief.id, StoredFile.kind == 'master')",
+        viewonly=True, uselist=False,
     )
 
     __mapper_args__ = {"version_id_col": version}

@@ -17,6 +17,7 @@ class Series(Base):
         CheckConstraint("default_print_run > 0", name="positive_print_run"),
         CheckConstraint("first_total_number > 0", name="positive_first_total"),
         CheckConstraint(f"supplement_numbering IN ({SUPPLEMENT_VALUES})", name="known_supplement_numbering"),
+        CheckConstraint("default_retention IN ('Y', 'D30', 'D10')", name="known_default_retention"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -31,6 +32,8 @@ class Series(Base):
     first_total_number: Mapped[int] = mapped_column(default=1)
     supplement_numbering: Mapped[str] = mapped_column(String(20), default=SupplementNumbering.SHARED.value)
     active: Mapped[bool] = mapped_column(default=True)
+    # 保管期限 proposed when an issue of this series is filed (changeable at filing).
+    default_retention: Mapped[str] = mapped_column(String(4), default="Y", server_default="Y")
     # Bumped by every publish: the UPDATE is the series' numbering lock (see publishing/).
     numbering_lock: Mapped[int] = mapped_column(default=0)
     # Edits of the settings are optimistic-locked like briefs.

@@ -9,24 +9,31 @@ run on rollback.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from models import Brief, Series
+from models import Brief, Series, StoredFile
+from publishing.brieffile import brief_as_file
+from publishing.services import file_store, pdf_renderer
+from rendering.printing import printed_issue_from_brief
 from workflows.brief import State
 from workflows.i18n import N_
 from workflows.numbering import IssueNumbers, backdating_error, local_date, next_numbers, sequence_for
 from workflows.policy import can
 from workflows.transitions import ActionRefused, InvalidAction, StaleBrief, apply_transition
 
+if TYPE_CHECKING:
+    from rendering.pdf import RenderedPdf
+
 
 class PublishError(Exception):
-    """A step failed; the message is for the editor, and nothing was kept."""
+    """A step failed; the message (marked for translation) is for the editor, and nothing was kept."""
 
 
 @dataclass
@@ -37,6 +44,7 @@ class PublishContext:
     actor: Any
     issue_date: date
     numbers: IssueNumbers | None = None
+    pdf: RenderedPdf | None = None
     cleanups: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -86,7 +94,79 @@ def record_publication(ctx: PublishContext) -> None:
     apply_transition(ctx.session, ctx.brief, "publish", ctx.actor)
 
 
-STEPS: list[Step] = [allocate_numbers, settle_print_run, record_publication]
+def approval_record(brief: Brief) -> dict[str, Any]:
+    """Who approved, signed and published, and when: attached to the archival PDF."""
+
+    def when(moment: Any) -> str | None:
+        return moment.isoformat() if moment else None
+
+    return {
+        "series": brief.series.name,
+        "issue": brief.issue_number,
+        "total": brief.total_number,
+        "supplement": brief.supplement,
+        "issue_date": when(brief.issue_date),
+        "title": brief.title,
+        "author": brief.author_line,
+        "special_report": list(brief.special_report),
+        "copies": brief.print_run,
+        "revision": brief.revision_number,
+        "approved": {"editor": brief.editor_name, "user_id": brief.approved_by_id, "at": when(brief.approved_at)},
+        "signed": {
+            "signer": brief.signer_name, "user_id": brief.signed_by_id, "at": when(brief.signed_at),
+            "opinion": brief.sign_opinion,
+        },
+        "published": {"user_id": brief.published_by_id, "at": when(brief.published_at)},
+        "audit_head": brief.audit_head,
+    }
+
+
+def render_master(ctx: PublishContext) -> None:
+    """The archival master: PDF/A-3 with the brief's source and approval record attached,
+    the audit chain's head in its metadata, and the 份号 place left blank."""
+    from rendering.pdf import PdfAttachment
+
+    brief = ctx.brief
+    attachments = [
+        PdfAttachment("brief.md", brief_as_file(brief).encode(), "The brief as a file (Markdown + front matter)",
+                      "text/markdown"),
+        PdfAttachment("record.json", json.dumps(approval_record(brief), ensure_ascii=False, indent=2).encode(),
+                      "Approval and publication record", "application/json"),
+    ]
+    try:
+        ctx.pdf = pdf_renderer().render(
+            printed_issue_from_brief(brief, specimen=False),
+            attachments=attachments,
+            extra_metadata={"canyue-audit-head": brief.audit_head or ""},
+        )
+    except Exception as error:
+        raise PublishError(N_("The archival PDF could not be produced, so nothing was published.")) from error
+
+
+def master_path(brief: Brief) -> str:
+    """instance/files/issues/<series>/<year>/<sequence>-<期号>-<总期号>.pdf"""
+    return (
+        f"issues/{brief.series_id}/{brief.issue_year}/"
+        f"{brief.number_sequence}-{brief.issue_number:03d}-{brief.total_number:04d}.pdf"
+    )
+
+
+def store_master(ctx: PublishContext) -> None:
+    assert ctx.pdf is not None
+    store, path = file_store(), master_path(ctx.brief)
+    try:
+        blob = store.write_new(path, ctx.pdf.data)
+    except Exception as error:
+        raise PublishError(N_("The archival PDF could not be stored, so nothing was published.")) from error
+    ctx.cleanups.append(lambda: store.delete(path))
+    ctx.session.add(StoredFile(
+        brief_id=ctx.brief.id, kind="master", path=blob.path, sha256=blob.sha256, size=blob.size,
+        pages=ctx.pdf.pages,
+    ))
+
+
+STEPS: list[Step] = [allocate_numbers, settle_print_run, record_publication, render_master, store_master]
+ARCHIVAL_STEPS: list[Step] = [render_master, store_master]
 
 
 def default_issue_date(brief: Brief) -> date | None:
@@ -94,6 +174,20 @@ def default_issue_date(brief: Brief) -> date | None:
     if brief.signed_at is None:
         return None
     return local_date(brief.signed_at, brief.series.timezone)
+
+
+def run_steps(ctx: PublishContext, steps: list[Step]) -> None:
+    """Run `steps` as one unit: commit, or roll back and undo what the steps wrote to disk."""
+    try:
+        for step in steps:
+            step(ctx)
+        ctx.session.flush()
+        ctx.session.commit()
+    except BaseException:
+        ctx.session.rollback()
+        for cleanup in reversed(ctx.cleanups):
+            cleanup()
+        raise
 
 
 def publish(
@@ -112,7 +206,6 @@ def publish(
     brief = session.get(Brief, brief_id)
     if brief is None:
         raise LookupError(brief_id)
-    ctx: PublishContext | None = None
     try:
         decision = can(actor, brief, "publish")
         if not decision:
@@ -123,16 +216,19 @@ def publish(
             raise StaleBrief(N_("Someone else changed this brief after you opened it."))
         if brief.state != State.SIGNED.value:
             raise ActionRefused(can(actor, brief, "publish"))
-        chosen_date = issue_date or default_issue_date(brief)
-        assert chosen_date is not None  # a signed brief has signed_at (check constraint)
-        ctx = PublishContext(session, brief, brief.series, actor, chosen_date)
-        for step in steps if steps is not None else STEPS:
-            step(ctx)
-        session.flush()
-        session.commit()
     except BaseException:
         session.rollback()
-        for cleanup in reversed(ctx.cleanups if ctx else []):
-            cleanup()
         raise
+    chosen_date = issue_date or default_issue_date(brief)
+    assert chosen_date is not None  # a signed brief has signed_at (check constraint)
+    run_steps(PublishContext(session, brief, brief.series, actor, chosen_date), steps if steps is not None else STEPS)
     return brief
+
+
+def backfill_master(session: Session, brief: Brief) -> bool:
+    """Give a brief published before PDFs existed its archival master; False if it has one."""
+    if session.scalar(select(StoredFile.id).where(StoredFile.brief_id == brief.id, StoredFile.kind == "master")):
+        return False
+    assert brief.issue_date is not None
+    run_steps(PublishContext(session, brief, brief.series, None, brief.issue_date), ARCHIVAL_STEPS)
+    return True

@@ -7,6 +7,8 @@ a plain layout.
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -15,7 +17,7 @@ from markupsafe import Markup
 
 from rendering.markdown import render_body
 
-__all__ = ["PrintedIssue", "chinese_date", "printed_issue_from_brief"]
+__all__ = ["PrintedIssue", "chinese_date", "printed_issue_from_brief", "title_lines"]
 
 # A blank where a number will go, one full-width character wide (draft previews).
 BLANK = "\u3000"
@@ -24,6 +26,112 @@ BLANK = "\u3000"
 def chinese_date(d: date) -> str:
     """2022年1月28日: Arabic numerals, no zero padding."""
     return f"{d.year}年{d.month}月{d.day}日"
+
+
+# ---------------------------------------------------------------------------------------------
+# Title lines
+#
+# A title that does not fit on one line is broken into lines of nearly equal length, the upper
+# ones no shorter than the lower (梯形 or 菱形, as GB/T 9704 asks), at the most natural place
+# near the balance point: after punctuation or a function word, never inside a run of Latin
+# letters or digits, never before closing or after opening punctuation.
+# ---------------------------------------------------------------------------------------------
+
+# 2号 (22pt) characters in the 156 mm text block: 442.2pt / 22pt.
+TITLE_MEASURE = 20.0
+
+_CLOSING = set("，。、；：？！”’）》」』】〕〉…—·%")
+_OPENING = set("“‘（《「『【〔〈")
+_AFTER_GOOD = set("，、；： ")  # a break right after these reads naturally
+_AFTER_OK = set("的与和及并对在于为”）》")
+# Without a dictionary a break may fall inside a word. These words of policy writing are kept
+# whole, and a line may well start with the verbs.
+_WORDS = (
+    "人工智能", "工业互联网", "互联网", "制造业", "影响力", "数字经济", "实体经济", "全球", "一体化", "国际化", "现代化", "高质量", "数字化", "智能化",
+    "长三角", "新质生产力", "产业链", "供应链", "创新链", "生态圈", "元宇宙", "大模型",
+    "苏州", "我市", "全市", "我省", "经济", "产业", "科技", "数据", "要素", "市场", "改革",
+    "工业", "企业", "城市", "发展", "建设", "创新", "转型", "升级", "融合", "应用", "服务",
+    "体系", "机制", "政策", "平台", "项目", "人才", "资源", "价值", "能力", "水平", "中心",
+    "建议", "思考", "对策", "分析", "研究", "报告", "问题", "举措", "路径", "情况", "调研",
+)
+_VERBS = (
+    "关于", "推进", "推动", "加快", "加强", "加紧", "提升", "打造", "培育", "构建", "完善", "深化",
+    "促进", "实施", "优化", "释放", "赋能", "抢占", "布局", "进一步", "持续", "全面", "着力",
+)
+
+
+def _char_width(ch: str) -> float:
+    return 1.0 if unicodedata.east_asian_width(ch) in ("W", "F") or ch in "“”‘’…—" else 0.5
+
+
+def _inside(text: str, k: int, words: tuple[str, ...]) -> bool:
+    """True when a break before index ``k`` would split one of ``words``."""
+    for word in words:
+        for offset in range(1, len(word)):
+            if text.startswith(word, k - offset):
+                return True
+    return False
+
+
+def _break_cost(text: str, k: int) -> float | None:
+    """Cost of breaking ``text`` before index ``k`` (None: not allowed)."""
+    before, after = text[k - 1], text[k]
+    if after in _CLOSING or before in _OPENING:
+        return None
+    if before.isascii() and after.isascii() and before.isalnum() and after.isalnum():
+        return None
+    if before in "—…" and after in "—…":
+        return None
+    cost = 3.0  # inside a run of Chinese: may split a word
+    if before in _AFTER_GOOD:
+        cost = 0.0
+    elif before in _AFTER_OK:
+        cost = 1.0
+    elif before.isascii() != after.isascii():
+        cost = 1.5  # between Chinese and Latin letters or digits
+    if any(text.startswith(verb, k) for verb in _VERBS):
+        cost = min(cost, 0.5)
+    if _inside(text, k, _WORDS):
+        cost += 6.0
+    if text.count("“", 0, k) > text.count("”", 0, k):
+        cost += 6.0  # inside a quotation
+    return cost
+
+
+def title_lines(title: str, measure: float = TITLE_MEASURE) -> list[str]:
+    """``title`` as its printed lines."""
+    title = " ".join(title.split())
+    widths = [_char_width(ch) for ch in title]
+    total = sum(widths)
+    if total <= measure or len(title) < 2:
+        return [title] if title else []
+    count = math.ceil(total / measure)
+    lines: list[str] = []
+    start = 0
+    for remaining in range(count, 1, -1):
+        rest = sum(widths[start:])
+        target = rest / remaining
+        best: tuple[float, int] | None = None
+        width = 0.0
+        for k in range(start + 1, len(title)):
+            width += widths[k - 1]
+            if width > measure:
+                break
+            if rest - width > measure * (remaining - 1):
+                continue  # the lines below could not hold the rest
+            cost = _break_cost(title, k)
+            if cost is None:
+                continue
+            shortfall = target - width  # positive: this line would be shorter than the balance
+            cost += 0.5 * shortfall**2 * (1.5 if shortfall > 0 else 1.0)
+            if best is None or cost < best[0]:
+                best = (cost, k)
+        if best is None:
+            break
+        lines.append(title[start:best[1]].strip())
+        start = best[1]
+    lines.append(title[start:].strip())
+    return [line for line in lines if line]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +154,7 @@ class PrintedIssue:
     print_run: int | None = None
     copy_number: str | None = None  # 份号; None on the archival master (the place stays blank)
     specimen: bool = False  # 样稿 watermark
+    keywords: tuple[str, ...] = ()  # the PDF's metadata; not printed
 
     @property
     def number_line(self) -> str:
@@ -77,6 +186,11 @@ class PrintedIssue:
     def print_run_text(self) -> str:
         return BLANK if self.print_run is None else str(self.print_run)
 
+    @property
+    def title_lines(self) -> list[str]:
+        """The title broken into balanced lines (see `title_lines`)."""
+        return title_lines(self.title)
+
 
 def printed_issue_from_brief(brief: Any, *, specimen: bool, copy_number: str | None = None) -> PrintedIssue:
     """The printed page of ``brief`` (a Brief, duck-typed, with its ``series``).
@@ -104,4 +218,5 @@ def printed_issue_from_brief(brief: Any, *, specimen: bool, copy_number: str | N
         print_run=print_run,
         copy_number=copy_number,
         specimen=specimen,
+        keywords=tuple(getattr(brief, "keywords", None) or ()),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -21,7 +22,9 @@ from app import create_app
 from extensions import db, limiter
 from models import Brief, Series, User
 from models.base import Base
+from archive.filing import file_issue
 from publishing.pipeline import publish
+from workflows.filing import Retention
 from workflows.brief import State
 from workflows.transitions import apply_transition, create_brief
 
@@ -51,6 +54,7 @@ PATHS: dict[State, list[str]] = {
     State.AWAITING_SIGNOFF: ["submit", "approve"],
     State.SIGNED: ["submit", "approve", "sign"],
     State.PUBLISHED: ["submit", "approve", "sign", "publish"],
+    State.ARCHIVED: ["submit", "approve", "sign", "publish", "archive"],
     State.WITHDRAWN: ["withdraw"],
 }
 
@@ -83,12 +87,14 @@ def make_app(**overrides: Any) -> Flask:
         "SQLALCHEMY_DATABASE_URI": DATABASE_URL,
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": "canyue.test",
+        "CANYUE_FILES_DIR": str(FILES_DIR),
     }
     config.update(overrides)
     return create_app(config)
 
 
 DATABASE_URL = database_url()
+FILES_DIR = Path(tempfile.mkdtemp(prefix="canyue-files-"))
 
 
 @pytest.fixture(scope="session")
@@ -125,6 +131,7 @@ def wipe(application: Flask) -> None:
 def _clean(app: Flask) -> Iterator[None]:
     yield
     wipe(app)
+    shutil.rmtree(FILES_DIR, ignore_errors=True)
     with app.app_context():
         limiter.reset()
 
@@ -192,6 +199,9 @@ def make_brief(app: Flask, people: dict[str, int], series_id: int) -> Callable[.
                 if action == "publish":
                     db.session.commit()
                     publish(db.session, brief.id, _user(publisher), issue_date=issue_date)
+                elif action == "archive":
+                    file_issue(db.session, brief.id, _user("archivist"), retention=Retention.PERMANENT,
+                               fonds="Z001", category="WS")
                 else:
                     comment = "不再需要" if action == "withdraw" else None
                     apply_transition(db.session, brief, action, _user(actors[action]), comment=comment)

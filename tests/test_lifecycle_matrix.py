@@ -15,7 +15,7 @@ from workflows.brief import State
 
 # The brief is written by "drafter", approved by "editor", signed by "signer".
 PERSONAS = ["drafter", "drafter2", "editor", "editor2", "signer", "signer2", "archivist", "admin"]
-STATES = list(PATHS)  # every state a brief can be walked to (archived comes with the archive issue)
+STATES = list(PATHS)  # every state a brief can be walked to
 
 REVIEWERS = {"editor", "editor2", "signer", "signer2"}
 
@@ -23,7 +23,7 @@ REVIEWERS = {"editor", "editor2", "signer", "signer2"}
 def can_see(persona: str, state: State) -> bool:
     if persona == "drafter":
         return True
-    if state in (State.PUBLISHED,):
+    if state in (State.PUBLISHED, State.ARCHIVED):
         return True
     if persona in REVIEWERS:
         return state in (State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED)
@@ -46,11 +46,12 @@ RULES: dict[str, tuple[set[str], dict[str, str], set[State]]] = {
     "sign": ({"signer", "signer2"}, {}, {State.AWAITING_SIGNOFF}),
     "reopen": ({"editor", "editor2", "signer", "signer2"}, {}, {State.SIGNED}),
     "publish": ({"editor", "editor2"}, {}, {State.SIGNED}),
+    "archive": ({"archivist"}, {}, {State.PUBLISHED}),
 }
 TARGETS = {
     "submit": State.IN_REVIEW, "withdraw": State.WITHDRAWN, "return": State.DRAFT,
     "approve": State.AWAITING_SIGNOFF, "send_back": State.IN_REVIEW, "sign": State.SIGNED,
-    "reopen": State.IN_REVIEW, "publish": State.PUBLISHED,
+    "reopen": State.IN_REVIEW, "publish": State.PUBLISHED, "archive": State.ARCHIVED,
 }
 
 
@@ -89,6 +90,8 @@ def test_action_cell(app, make_brief, login_as, persona, action, state):
             f"/briefs/{brief_id}/publish",
             {"issue_date": "2026-11-20", "version": str(before.version)},
         )
+    elif action == "archive":
+        response = client.post(f"/briefs/{brief_id}/file", {"retention": "Y", "version": str(before.version)})
     else:
         response = client.act(brief_id, action, comment)
     page = response.get_data(as_text=True)

@@ -3,6 +3,8 @@ no peeking at other people's briefs by id."""
 
 from __future__ import annotations
 
+import io
+
 import re
 from html.parser import HTMLParser
 
@@ -54,6 +56,7 @@ def fill(rule: str, values: dict) -> str:
 def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, login_as):
     draft = make_brief(State.DRAFT)
     signed = make_brief(State.SIGNED)
+    published = make_brief(State.PUBLISHED)
     values = {"brief_id": draft, "action": "submit", "user_id": people["drafter2"], "series_id": series_id}
     # Data that would change something if the token were not checked.
     form_data = {
@@ -70,9 +73,21 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
         "admin.series": {"name": "伪造刊物", "hosts": "伪造", "default_print_run": "1", "timezone": "UTC",
                          "first_total_number": "1", "supplement_numbering": "shared", "active": "y",
                          "version": "1"},
+        "archive.file_form": {"retention": "Y", "version": "6"},
+        "archive.sequences": {"year": "2026", "retention": "Y", "first_item": "500"},
+        "archive.export": {"year": "2026"},
+        "archive.import_page": {"files": "an upload, made fresh for each post below"},
     }
+
+    def data_for(endpoint: str) -> dict:
+        if endpoint == "archive.import_page":  # an upload stream is read once
+            return {"files": (io.BytesIO(b"---\ntitle: x\n---\n"), "forged.md")}
+        return dict(form_data[endpoint])
+
     persona = {"auth.login": None, "briefs.publish_form": "editor"}
-    clients = {name: login_as(name) for name in ("admin", "drafter", "editor")}
+    persona.update(dict.fromkeys(["archive.file_form", "archive.sequences", "archive.export", "archive.import_page"],
+                                 "archivist"))
+    clients = {name: login_as(name) for name in ("admin", "drafter", "editor", "archivist")}
     before = snapshot(app)
     checked = []
     for rule in app.url_map.iter_rules():
@@ -80,15 +95,16 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
             continue
         assert rule.endpoint in form_data, f"new POST route {rule.endpoint}: add it to this test"
         who = persona.get(rule.endpoint, "admin" if rule.endpoint.startswith("admin.") else "drafter")
-        url_values = dict(values, brief_id=signed) if rule.endpoint == "briefs.publish_form" else values
+        url_values = dict(values, brief_id={"briefs.publish_form": signed, "archive.file_form": published}.get(
+            rule.endpoint, draft))
         url = fill(rule.rule, url_values)
         http = app.test_client() if who is None else clients[who].http
-        response = http.post(url, data=form_data[rule.endpoint])
+        response = http.post(url, data=data_for(rule.endpoint))
         assert response.status_code == 400, (url, response.status_code)
         assert zh(app, "The form has expired. Please reload the page and try again.") in response.get_data(as_text=True)
         # A token from another session does not do either.
         forged = csrf_from(login_as("drafter2").get("/account").get_data(as_text=True))
-        response = http.post(url, data={**form_data[rule.endpoint], "csrf_token": forged,
+        response = http.post(url, data={**data_for(rule.endpoint), "csrf_token": forged,
                                         "submit-csrf_token": forged, "password-csrf_token": forged,
                                         "profile-csrf_token": forged})
         assert response.status_code == 400, ("foreign token", url, response.status_code)
@@ -97,7 +113,8 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
             assert http.get("/").status_code == 302  # not logged in
         else:
             assert http.get("/").status_code == 200  # still logged in (logout was refused too)
-    assert len(checked) == 11, checked  # login, logout, account, new, edit, act, publish, 2 user, 2 series
+    # login, logout, account, new, edit, act, publish, 2 user, 2 series, file, sequences, export, import
+    assert len(checked) == 15, checked
     assert snapshot(app) == before
 
 

@@ -41,6 +41,7 @@ def test_table_matches_design():
         "sign": ({"awaiting_signoff"}, "signed", {"signer"}, False),
         "reopen": ({"signed"}, "in_review", {"editor", "signer"}, True),
         "publish": ({"signed"}, "published", {"editor"}, False),
+        "archive": ({"published"}, "archived", {"archivist"}, False),
         "withdraw": ({"draft", "in_review"}, "withdrawn", {"drafter"}, True),
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,17 +16,24 @@ from extensions import db
 from forms.brief import ActionForm, BriefForm, DiffForm, EditBriefForm, NewBriefForm, PublishForm, version_of
 from i18n import translate
 from models import AuditEvent, Brief, Revision, Series
-from publishing.pipeline import default_issue_date, publish
+from archive.fixity import record_download_check
+from publishing.pipeline import PublishError, default_issue_date, publish
+from publishing.services import file_store, pdf_renderer
+from publishing.storage import FixityError
 from rendering.diff import diff_fields
 from rendering.markdown import render_body
 from rendering.printing import printed_issue_from_brief
 from views.access import get_brief, refuse, require
+from views.errors import error_page
 from workflows.brief import STATE_LABELS, TRANSITIONS, State
-from workflows.policy import EDIT, READ, available_actions, can, readable_clause
+from workflows.policy import EDIT, READ, available_actions, can, may, readable_clause
 from workflows.transitions import ActionRefused, InvalidAction, StaleBrief, apply_transition, create_brief, save_revision
 
 bp = Blueprint("briefs", __name__)
 log = logging.getLogger(__name__)
+
+# Moves that run as a pipeline have their own page with their own form.
+PIPELINE_PAGES = {"publish": "briefs.publish_form", "archive": "archive.file_form"}
 
 OPEN_STATES = [State.DRAFT, State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED]
 CONTENT_LABELS = [
@@ -65,9 +73,11 @@ def _choices(form: BriefForm, brief: Brief | None = None) -> None:
 @bp.get("/")
 def dashboard() -> str:
     """我的待办: the briefs waiting for my action, grouped by what I am to do."""
+    # Published issues wait only for archivists (filing); others need not scan the archive.
+    waiting = OPEN_STATES + ([State.PUBLISHED] if may(current_user, "manage_archive") else [])
     candidates = db.session.scalars(
         select(Brief)
-        .where(readable_clause(current_user, Brief), Brief.state.in_([s.value for s in OPEN_STATES]))
+        .where(readable_clause(current_user, Brief), Brief.state.in_([s.value for s in waiting]))
         .order_by(Brief.updated_at.desc())
     ).all()
     groups: dict[str, list[Brief]] = {t.action: [] for t in TRANSITIONS.values() if t.todo}
@@ -206,6 +216,7 @@ def _render_show(brief: Brief, *, error: str | None = None, failed: str | None =
         error=error,
         failed=failed,
         returned=_returned_reasons([brief.id]).get(brief.id),
+        pipeline_pages=PIPELINE_PAGES,
     )
 
 
@@ -267,6 +278,10 @@ def publish_form(brief_id: int) -> Response | tuple[str, int] | str:
             error, status = translate(str(invalid)), 422
         except (StaleBrief, StaleDataError):
             error, status = _stale_message(), 409
+        except PublishError as failed:
+            log.exception("publishing brief %s failed", brief_id)
+            error = translate(str(failed)) + " " + _("No number was used and the brief is still signed.")
+            status = 500
         except Exception:
             log.exception("publishing brief %s failed", brief_id)
             error, status = _("Publishing failed, so nothing was changed: no number was used and "
@@ -288,6 +303,48 @@ def preview(brief_id: int) -> str:
     return render_template(
         "print/issue.html", issue=issue, stylesheet_url=url_for("static", filename="print.css")
     )
+
+
+def _pdf_response(data: bytes, filename: str) -> Response:
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _file_name(brief: Brief, suffix: str = "") -> str:
+    if brief.issue_number is None:
+        return f"{brief.series.name}-{brief.title[:30]}{suffix}.pdf"
+    supplement = "（增刊）" if brief.supplement else ""
+    return f"{brief.series.name}-{brief.issue_year}年第{brief.issue_number}期{supplement}{suffix}.pdf"
+
+
+@bp.get("/briefs/<int:brief_id>/issue.pdf")
+def master_pdf(brief_id: int) -> Response:
+    """The archival PDF, served only while it matches the SHA-256 recorded at creation."""
+    brief = get_brief(brief_id)
+    if brief.master is None:
+        abort(404)
+    stored = brief.master
+    try:
+        data = file_store().read_verified(stored.path, stored.sha256)
+    except FixityError as error:
+        log.error("brief %s: stored PDF %s failed its fixity check: %s", brief_id, stored.path, error)
+        record_download_check(stored, error)
+        db.session.commit()
+        abort(error_page(409, _("The stored PDF no longer matches the fingerprint recorded when it was "
+                                "published, so it is not served. Please tell the archivist.")))
+    record_download_check(stored, None)
+    db.session.commit()
+    return _pdf_response(data, _file_name(brief))
+
+
+@bp.get("/briefs/<int:brief_id>/preview.pdf")
+def preview_pdf(brief_id: int) -> Response:
+    """A specimen PDF (样稿) of the brief as it stands: rendered on demand, never stored."""
+    brief = get_brief(brief_id)
+    rendered = pdf_renderer().render(printed_issue_from_brief(brief, specimen=True))
+    return _pdf_response(rendered.data, _file_name(brief, "-样稿"))
 
 
 @bp.get("/briefs/<int:brief_id>/changes")

@@ -116,6 +116,11 @@ def _record_publication(brief: Any, actor: Actor, now: datetime, comment: str | 
     brief.published_at = now
 
 
+def _record_filing(brief: Any, actor: Actor, now: datetime, comment: str | None) -> None:
+    brief.archived_by_id = actor.id
+    brief.archived_at = now
+
+
 @dataclass(frozen=True)
 class Transition:
     action: str
@@ -186,6 +191,12 @@ LIFECYCLE: tuple[Transition, ...] = (
         effect=_record_publication, pipeline_only=True, tone="primary", todo=N_("To publish"),
     ),
     Transition(
+        "archive", N_("File in the archive"),
+        frozenset({State.PUBLISHED}), State.ARCHIVED,
+        frozenset({Role.ARCHIVIST}),
+        effect=_record_filing, pipeline_only=True, tone="primary", todo=N_("To file"),
+    ),
+    Transition(
         "withdraw", N_("Withdraw"),
         frozenset({State.DRAFT, State.IN_REVIEW}), State.WITHDRAWN,
         frozenset({Role.DRAFTER}), (author_only,),
@@ -222,5 +233,7 @@ EVENT_LABELS: dict[str, str] = {
     "sign": N_("signed it off"),
     "reopen": N_("revoked the sign-off"),
     "publish": N_("published it"),
+    "archive": N_("filed it in the archive"),
+    "import": N_("imported it into the archive"),
     "withdraw": N_("withdrew it"),
 }

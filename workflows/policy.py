@@ -133,6 +133,7 @@ GENERAL_ACTIONS: dict[str, frozenset[Role]] = {
     "create_brief": frozenset({Role.DRAFTER}),
     "manage_users": frozenset({Role.ADMIN}),
     "manage_series": frozenset({Role.ADMIN}),
+    "manage_archive": frozenset({Role.ARCHIVIST}),
 }
 
 

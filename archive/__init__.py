@@ -1,0 +1,1 @@
+"""The archive: filing (归档), search, import, fixity and export of issued briefs."""

@@ -1,0 +1,105 @@
+"""Export issues as a BagIt bag (RFC 8493, bagit-python) with a DA/T 22 catalogue."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import bagit
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Brief
+from publishing.brieffile import brief_as_file
+from publishing.pipeline import approval_record
+from publishing.storage import FileStore
+from workflows.policy import ISSUED_STATES
+
+# 归档文件目录 columns after DA/T 22-2015.
+CATALOGUE_COLUMNS = ["序号", "档号", "期号", "责任者", "题名", "日期", "密级", "页数", "备注"]
+
+
+class ExportError(Exception):
+    """The bag could not be made or did not validate; nothing is offered."""
+
+
+def issued_briefs(session: Session, series_id: int | None, year: int | None) -> list[Brief]:
+    """The published and filed issues of a series and/or year, oldest first."""
+    query = select(Brief).where(Brief.state.in_([s.value for s in ISSUED_STATES]))
+    if series_id:
+        query = query.where(Brief.series_id == series_id)
+    if year:
+        query = query.where(Brief.issue_year == year)
+    return list(session.scalars(query.order_by(Brief.issue_date, Brief.total_number)))
+
+
+def number_text(brief: Brief) -> str:
+    supplement = "（增刊）" if brief.supplement else ""
+    return f"第{brief.issue_number}期（总第{brief.total_number}期）{supplement}"
+
+
+def folder_name(brief: Brief) -> str:
+    if brief.archive_code:
+        return brief.archive_code.replace("·", "-")
+    return f"{brief.series_id}-{brief.issue_year}-{brief.number_sequence}-{brief.issue_number:03d}"
+
+
+def catalogue_csv(briefs: Sequence[Brief]) -> str:
+    """UTF-8 with BOM, so that Excel opens the Chinese text as it is."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CATALOGUE_COLUMNS)
+    for index, brief in enumerate(briefs, start=1):
+        remarks = "；".join(filter(None, ["增刊" if brief.supplement else "", brief.provenance or ""]))
+        writer.writerow([
+            index,
+            brief.archive_code or "",
+            number_text(brief),
+            brief.author_line,
+            brief.title,
+            brief.issue_date.strftime("%Y%m%d") if brief.issue_date else "",
+            brief.classification,
+            brief.master.pages if brief.master else "",
+            remarks,
+        ])
+    return "\ufeff" + out.getvalue()
+
+
+def export_bag(briefs: Sequence[Brief], store: FileStore, name: str) -> Path:
+    """A validated bag of `briefs`, zipped; the caller deletes the returned file's folder."""
+    work = Path(tempfile.mkdtemp(prefix="canyue-bag-"))
+    bag_dir = work / name
+    bag_dir.mkdir()
+    try:
+        for brief in briefs:
+            if brief.master is None:
+                raise ExportError(f"{number_text(brief)} has no archival PDF")
+            folder = bag_dir / folder_name(brief)
+            folder.mkdir()
+            (folder / "issue.pdf").write_bytes(store.read_verified(brief.master.path, brief.master.sha256))
+            (folder / "brief.md").write_text(brief_as_file(brief), encoding="utf-8")
+            record = {**approval_record(brief), "archive_code": brief.archive_code, "retention": brief.retention,
+                      "classification": brief.classification, "keywords": list(brief.keywords),
+                      "pdf": {"sha256": brief.master.sha256, "pages": brief.master.pages, "bytes": brief.master.size},
+                      "provenance": brief.provenance}
+            (folder / "metadata.json").write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
+        (bag_dir / "catalogue.csv").write_text(catalogue_csv(briefs), encoding="utf-8")
+        bag = bagit.make_bag(
+            str(bag_dir),
+            {"Source-Organization": "Canyue", "External-Description": f"{len(briefs)} issues",
+             "Bagging-Date": datetime.now(UTC).date().isoformat()},
+            checksums=["sha256", "sha512"],
+        )
+        bag.validate(fast=False)  # every file against both manifests, before anyone downloads it
+        return Path(shutil.make_archive(str(work / name), "zip", root_dir=work, base_dir=name))
+    except Exception as error:
+        shutil.rmtree(work, ignore_errors=True)
+        if isinstance(error, ExportError):
+            raise
+        raise ExportError(str(error)) from error

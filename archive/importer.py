@@ -1,0 +1,168 @@
+"""Import of past issues: a brief file (Markdown + front matter), with or without its original
+PDF, becomes an archived issue with its real numbers, its printed names and a provenance note.
+
+Each file is its own unit: a bad one is reported with its reason and leaves nothing, while the
+good ones in the same batch are kept.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from archive.filing import assign_archive_code, lock_sequence
+from models import Brief, Revision, Series
+from models.types import utcnow
+from publishing.brieffile import BriefFileError, parse_brief_file
+from publishing.pipeline import PublishContext, lock_series_numbering, render_master, run_steps, store_master
+from rendering.pdf import RenderedPdf
+from workflows.brief import State
+from workflows.filing import Retention
+from workflows.numbering import sequence_for
+from workflows.transitions import record_event
+
+
+class ImportRefused(Exception):
+    """A file that cannot be imported; the message says why, in terms of the file."""
+
+
+@dataclass(frozen=True)
+class ImportFile:
+    name: str
+    text: str | None  # None when the file could not be read: `problem` says why
+    pdf: bytes | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    name: str
+    brief_id: int | None = None
+    archive_code: str | None = None
+    error: str | None = None
+
+
+def _required(meta: dict[str, Any], key: str, what: str) -> Any:
+    if meta.get(key) in (None, ""):
+        raise ImportRefused(f"'{key}' ({what}) is missing")
+    return meta[key]
+
+
+def _pdf_pages(data: bytes) -> int:
+    try:
+        pages = len(PdfReader(io.BytesIO(data)).pages)
+    except (PdfReadError, ValueError, OSError) as error:
+        raise ImportRefused(f"the PDF cannot be read: {error}") from error
+    if pages < 1:
+        raise ImportRefused("the PDF has no pages")
+    return pages
+
+
+def import_issue(
+    session: Session, actor: Any, *, name: str, text: str, pdf: bytes | None, fonds: str, category: str
+) -> ImportOutcome:
+    """Import one past issue and commit it, or raise ImportRefused with nothing kept."""
+    try:
+        brief_file = parse_brief_file(text)
+    except BriefFileError as error:
+        raise ImportRefused(str(error)) from error
+    meta, content = brief_file.meta, brief_file.content()
+    series_name = _required(meta, "series", "the bulletin")
+    issue, total = _required(meta, "issue", "期号"), _required(meta, "total", "总期号")
+    issue_date = _required(meta, "date", "the issue date")
+    if not content["body"].strip():
+        raise ImportRefused("the body is empty")
+    pages = _pdf_pages(pdf) if pdf is not None else None
+    session.rollback()
+    series = session.scalar(select(Series).where(Series.name == series_name))
+    if series is None:
+        raise ImportRefused(f"there is no series named {series_name!r}")
+    try:
+        lock_series_numbering(session, series.id)
+        sequence = sequence_for(series.numbering_rules, content["supplement"])
+        clash = session.scalar(select(Brief.id).where(
+            Brief.series_id == series.id, Brief.number_sequence == sequence.value,
+            ((Brief.issue_year == issue_date.year) & (Brief.issue_number == issue)) | (Brief.total_number == total),
+        ))
+        if clash is not None:
+            raise ImportRefused(f"第{issue}期（总第{total}期） of {issue_date.year} is already held (brief {clash})")
+        now = utcnow()
+        provenance = f"Imported from {name} by {actor.display_name} on {now.date().isoformat()}" + (
+            " with its original PDF" if pdf is not None else "; PDF rendered from the file")
+        sequence_lock = lock_sequence(session, fonds, issue_date.year, Retention(series.default_retention))
+        brief = Brief(
+            series_id=series.id, author_id=actor.id, state=State.ARCHIVED.value, created_at=now, revision_number=1,
+            **content,
+            editor_name=str(meta["editor"]) if meta.get("editor") else None,
+            signer_name=str(meta["signer"]) if meta.get("signer") else None,
+            issue_date=issue_date, issue_year=issue_date.year, issue_number=issue, total_number=total,
+            number_sequence=sequence.value, print_run=meta.get("copies"), provenance=provenance,
+            archived_by_id=actor.id, archived_at=now,
+        )
+        assign_archive_code(session, brief, sequence_lock, category)  # before the brief is flushed
+        session.add(brief)
+        session.add(Revision(brief=brief, number=1, created_by_id=actor.id, created_at=now,
+                             state=State.ARCHIVED.value, **content))
+        session.flush()
+        record_event(session, brief, "import", actor, from_state=None, to_state=State.ARCHIVED.value,
+                     reason=provenance, now=now)
+    except BaseException:
+        session.rollback()
+        raise
+    ctx = PublishContext(session, brief, series, actor, issue_date)
+    if pdf is not None:
+        ctx.pdf = RenderedPdf(pdf, pages or 1)
+        steps = [store_master]
+    else:
+        steps = [render_master, store_master]
+    try:
+        run_steps(ctx, steps)
+    except IntegrityError as error:
+        raise ImportRefused(f"it conflicts with an issue already held: {error.orig}") from error
+    return ImportOutcome(name, brief.id, brief.archive_code)
+
+
+def import_batch(
+    session: Session, actor: Any, files: list[ImportFile], *, fonds: str, category: str
+) -> list[ImportOutcome]:
+    """Import files one by one; each outcome says what became of its file."""
+    outcomes = []
+    for item in files:
+        name = item.name
+        if item.text is None:
+            outcomes.append(ImportOutcome(name, error=item.problem))
+            continue
+        try:
+            outcomes.append(import_issue(session, actor, name=name, text=item.text, pdf=item.pdf,
+                                         fonds=fonds, category=category))
+        except ImportRefused as error:
+            outcomes.append(ImportOutcome(name, error=str(error)))
+        except Exception as error:  # a failed render or store: reported, the batch goes on
+            outcomes.append(ImportOutcome(name, error=f"{type(error).__name__}: {error}"))
+    return outcomes
+
+
+def files_from_paths(paths: list[Path]) -> list[ImportFile]:
+    """Brief files named on the command line or found in folders, each with the PDF of the same
+    name beside it, if there is one."""
+    sources: list[Path] = []
+    for path in paths:
+        sources.extend(sorted(path.rglob("*.md")) if path.is_dir() else [path])
+    found = []
+    for source in sources:
+        pdf = source.with_suffix(".pdf")
+        try:
+            text = source.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            found.append(ImportFile(str(source), None, problem=f"the file cannot be read as UTF-8 text: {error}"))
+            continue
+        found.append(ImportFile(str(source), text, pdf.read_bytes() if pdf.is_file() else None))
+    return found

@@ -1,0 +1,77 @@
+"""`flask --app app archive verify | import | export`: the archive's records on the command line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from archive.bag import ExportError, export_bag, issued_briefs
+from archive.fixity import verify_store
+from archive.importer import files_from_paths, import_batch
+from extensions import db
+from models import User
+from publishing.services import file_store
+from publishing.storage import FixityError
+
+
+@click.group("archive", help="The archive: fixity, import, export.", cls=AppGroup)
+def cli() -> None:
+    pass
+
+
+@cli.command("verify")
+def verify() -> None:
+    """Recompute every stored file's SHA-256; report missing, changed and unexpected files."""
+    report = verify_store(db.session, file_store())
+    db.session.commit()
+    for kind, paths in (("missing", report.missing), ("changed", report.changed), ("unexpected", report.unexpected)):
+        for path in paths:
+            click.echo(f"{kind}: {path}")
+    click.echo(f"{report.checked} files checked; {len(report.missing)} missing, {len(report.changed)} changed, "
+               f"{len(report.unexpected)} unexpected")
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--as", "username", required=True, help="The archivist recorded as importing them.")
+def import_issues(paths: tuple[Path, ...], username: str) -> None:
+    """Import past issues from brief files or folders (a PDF of the same name is kept as original)."""
+    actor = db.session.scalar(select(User).where(User.username == username))
+    if actor is None:
+        raise click.ClickException(f"no user {username!r}")
+    outcomes = import_batch(
+        db.session, actor, files_from_paths(list(paths)),
+        fonds=current_app.config["CANYUE_FONDS_CODE"], category=current_app.config["CANYUE_ARCHIVE_CATEGORY"],
+    )
+    for outcome in outcomes:
+        if outcome.error:
+            click.echo(f"refused {outcome.name}: {outcome.error}")
+        else:
+            click.echo(f"imported {outcome.name} as {outcome.archive_code} (brief {outcome.brief_id})")
+    refused = sum(1 for o in outcomes if o.error)
+    click.echo(f"{len(outcomes) - refused} imported, {refused} refused")
+    if refused:
+        raise SystemExit(1)
+
+
+@cli.command("export")
+@click.option("--series", "series_id", type=int)
+@click.option("--year", type=int)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def export(series_id: int | None, year: int | None, output: Path) -> None:
+    """Export issued briefs (of a series, a year) as a validated BagIt bag in a zip file."""
+    briefs = issued_briefs(db.session, series_id, year)
+    try:
+        bundle = export_bag(briefs, file_store(), output.stem)
+    except (ExportError, FixityError) as error:
+        raise click.ClickException(str(error)) from error
+    shutil.move(bundle, output)
+    shutil.rmtree(bundle.parent, ignore_errors=True)
+    click.echo(f"{output}: {len(briefs)} issues, bag validated")

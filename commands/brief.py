@@ -1,0 +1,71 @@
+"""`flask --app app brief …`: briefs as files, and archival PDFs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from extensions import db
+from models import Brief
+from publishing.brieffile import BriefFileError, brief_as_file, parse_brief_file
+from publishing.pipeline import backfill_master
+from publishing.services import pdf_renderer
+from workflows.brief import State
+
+
+@click.group("brief", help="Briefs as files; archival PDFs.", cls=AppGroup)
+def cli() -> None:
+    pass
+
+
+@cli.command("render")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--specimen", is_flag=True, help="Mark every page 样稿.")
+@click.option("--host", "hosts", multiple=True, help="A host printed before 主办; repeat for several.")
+@click.option("--phone", default="", help="The colophon's 联系电话 line.")
+@click.option("--address", default="", help="The colophon's 地址 line.")
+def render(source: Path, output: Path, specimen: bool, hosts: tuple[str, ...], phone: str, address: str) -> None:
+    """Render a brief file in the official format, without touching the database."""
+    try:
+        brief_file = parse_brief_file(source.read_text(encoding="utf-8"))
+    except (BriefFileError, UnicodeDecodeError) as error:
+        raise click.ClickException(f"{source}: {error}") from error
+    issue = brief_file.printed_issue(specimen=specimen, hosts=list(hosts), contact_phone=phone, address=address)
+    rendered = pdf_renderer().render(issue)
+    output.write_bytes(rendered.data)
+    click.echo(f"{output}: {rendered.pages} pages, {len(rendered.data)} bytes")
+
+
+@cli.command("export")
+@click.argument("brief_id", type=int)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: standard output.")
+def export(brief_id: int, output: Path | None) -> None:
+    """Write brief BRIEF_ID as a Markdown file with front matter."""
+    brief = db.session.get(Brief, brief_id)
+    if brief is None:
+        raise click.ClickException(f"no brief {brief_id}")
+    text = brief_as_file(brief)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"{output}: brief {brief_id}")
+
+
+@cli.command("backfill-pdfs")
+def backfill_pdfs() -> None:
+    """Give every published brief that has none its archival PDF (safe to run again)."""
+    issued = [State.PUBLISHED.value, State.ARCHIVED.value]
+    ids = db.session.scalars(select(Brief.id).where(Brief.state.in_(issued)).order_by(Brief.id)).all()
+    made = 0
+    for brief_id in ids:
+        brief = db.session.get(Brief, brief_id)
+        assert brief is not None
+        if backfill_master(db.session, brief):
+            made += 1
+            click.echo(f"brief {brief_id}: archival PDF stored")
+    click.echo(f"{made} archival PDFs made; {len(ids) - made} published briefs had one already")

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base
+from models.types import UTCDateTime, utcnow
+
+
+class StoredFile(Base):
+    """A file Canyue wrote under its file store, with the fixity recorded at creation."""
+
+    __tablename__ = "stored_file"
+    __table_args__ = (
+        CheckConstraint("kind IN ('master')", name="known_kind"),
+        CheckConstraint("size > 0 AND pages > 0", name="not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brief_id: Mapped[int] = mapped_column(ForeignKey("brief.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # master: the archival PDF of an issue
+    # Relative to the file store's root; files are never overwritten.
+    path: Mapped[str] = mapped_column(String(300), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    pages: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The last fixity check (archive verify): when, whether it matched, what was wrong.
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    check_ok: Mapped[bool | None]
+    check_problem: Mapped[str | None] = mapped_column(String(20))  # missing, changed

@@ -1,0 +1,184 @@
+"""Publishing renders and stores the archival PDF as steps of the one pipeline: its fixity is
+recorded, downloads re-check it, and a failure anywhere leaves nothing behind."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import delete, select
+
+from extensions import db
+from models import Brief, StoredFile
+from publishing.brieffile import parse_brief_file
+from publishing.storage import sha256_of
+from tests.conftest import FILES_DIR, fetch
+from workflows.brief import State
+
+
+def master(app, brief_id):
+    with app.app_context():
+        row = db.session.scalar(select(StoredFile).where(StoredFile.brief_id == brief_id))
+        if row is not None:
+            db.session.expunge(row)
+        return row
+
+
+def text_of(data: bytes) -> str:
+    """The PDF's text without white space (the masthead and watermark are letter-spaced)."""
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    return "".join(text.split())
+
+
+def publish_over_http(app, login_as, brief_id, issue_date="2026-11-20"):
+    return login_as("editor").post(
+        f"/briefs/{brief_id}/publish", {"issue_date": issue_date, "version": str(fetch(app, brief_id).version)}
+    )
+
+
+def test_publishing_stores_the_archival_pdf_with_its_fixity(app, make_brief):
+    brief_id = make_brief(State.PUBLISHED, issue_date=date(2026, 3, 2), supplement=True)
+    row = master(app, brief_id)
+    assert row is not None and row.kind == "master"
+    path = FILES_DIR / row.path
+    assert row.path == f"issues/{fetch(app, brief_id).series_id}/2026/regular-001-0031.pdf"
+    data = path.read_bytes()
+    assert row.sha256 == sha256_of(data) and row.size == len(data)
+    reader = PdfReader(io.BytesIO(data))
+    assert row.pages == len(reader.pages) >= 1
+    text = text_of(data)
+    assert "第1期（总第31期）" in text and "（增刊）" in text and "2026年3月2日" in text
+    assert "关于加快我市低空经济产业发展的几点建议" in text
+    assert "共印：30" in text  # the series' default print run until distribution lands
+
+
+def test_the_pdf_carries_the_source_the_record_and_the_audit_head(app, make_brief):
+    brief_id = make_brief(State.PUBLISHED, issue_date=date(2026, 3, 2))
+    reader = PdfReader(FILES_DIR / master(app, brief_id).path)
+    attachments = reader.attachments
+    source = parse_brief_file(attachments["brief.md"][0].decode())
+    assert source.meta["issue"] == 1 and source.meta["total"] == 31 and source.meta["date"] == date(2026, 3, 2)
+    assert source.meta["editor"] == "李青" and source.meta["signer"] == "王志远"
+    record = json.loads(attachments["record.json"][0])
+    assert record["signed"]["signer"] == "王志远" and record["approved"]["editor"] == "李青"
+    brief = fetch(app, brief_id)
+    assert reader.metadata.get("/canyue-audit-head") == brief.audit_head
+    assert reader.metadata.title == brief.title
+
+
+def test_download_serves_the_file_while_it_matches(app, make_brief, login_as):
+    brief_id = make_brief(State.PUBLISHED)
+    client = login_as("drafter2")  # any account reads a published issue
+    response = client.get(f"/briefs/{brief_id}/issue.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert sha256_of(response.data) == master(app, brief_id).sha256
+    assert "attachment" not in response.headers["Content-Disposition"]
+
+
+@pytest.mark.parametrize("damage", ["changed", "missing"])
+def test_a_tampered_or_missing_file_is_refused(app, make_brief, login_as, damage):
+    brief_id = make_brief(State.PUBLISHED)
+    path = FILES_DIR / master(app, brief_id).path
+    if damage == "changed":
+        path.write_bytes(path.read_bytes() + b"%tampered")
+    else:
+        path.unlink()
+    response = login_as("archivist").get(f"/briefs/{brief_id}/issue.pdf")
+    assert response.status_code == 409
+    assert response.mimetype == "text/html" and b"%PDF" not in response.data
+
+
+def test_a_failed_render_rolls_the_whole_publish_back(app, make_brief, login_as, monkeypatch):
+    from rendering.pdf import PdfRenderer
+
+    brief_id = make_brief(State.SIGNED)
+
+    def broken(self, issue, **kwargs):
+        raise OSError("font file unreadable")
+
+    monkeypatch.setattr(PdfRenderer, "render", broken)
+    response = publish_over_http(app, login_as, brief_id)
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "PDF" in page and "签发" in page  # says what failed, and that the brief is still signed
+    brief = fetch(app, brief_id)
+    assert brief.state == State.SIGNED.value and brief.issue_number is None and brief.total_number is None
+    assert master(app, brief_id) is None
+    assert not list(FILES_DIR.rglob("*.pdf"))
+    monkeypatch.undo()
+    assert publish_over_http(app, login_as, brief_id).status_code == 302
+    assert (fetch(app, brief_id).issue_number, fetch(app, brief_id).total_number) == (1, 31)
+
+
+def test_a_file_is_never_overwritten(app, make_brief, login_as):
+    brief_id = make_brief(State.SIGNED)
+    series_id = fetch(app, brief_id).series_id
+    squatter = FILES_DIR / f"issues/{series_id}/2026/regular-001-0031.pdf"
+    squatter.parent.mkdir(parents=True, exist_ok=True)
+    squatter.write_bytes(b"an older file in the way")
+    response = publish_over_http(app, login_as, brief_id)
+    assert response.status_code == 500
+    assert squatter.read_bytes() == b"an older file in the way"
+    assert fetch(app, brief_id).state == State.SIGNED.value and master(app, brief_id) is None
+    assert [p.name for p in squatter.parent.iterdir()] == [squatter.name]  # no temporary left
+
+
+def test_specimen_pdf_before_publication_is_marked_and_not_stored(app, make_brief, login_as):
+    brief_id = make_brief(State.AWAITING_SIGNOFF)
+    response = login_as("signer").get(f"/briefs/{brief_id}/preview.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert "样稿" in text_of(response.data)
+    assert master(app, brief_id) is None and not list(FILES_DIR.rglob("*.pdf"))
+    assert login_as("drafter2").get(f"/briefs/{brief_id}/preview.pdf").status_code == 404
+
+
+def test_backfill_gives_old_issues_their_pdf_once(app, make_brief):
+    brief_id = make_brief(State.PUBLISHED)
+    old = master(app, brief_id)
+    with app.app_context():  # as if published before archival PDFs existed
+        db.session.execute(delete(StoredFile))
+        db.session.commit()
+    (FILES_DIR / old.path).unlink()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["brief", "backfill-pdfs"])
+    assert first.exit_code == 0 and "1 archival PDFs made" in first.output
+    assert (FILES_DIR / master(app, brief_id).path).exists()
+    again = runner.invoke(args=["brief", "backfill-pdfs"])
+    assert again.exit_code == 0 and "0 archival PDFs made" in again.output
+
+
+def test_render_a_brief_file_without_the_database(app, tmp_path):
+    source = Path(__file__).resolve().parent.parent / "demo" / "briefs" / "data-elements.md"
+    text = source.read_text(encoding="utf-8").replace("series: 领导参阅", "series: 领导参阅\nissue: 3\ntotal: 31\ndate: 2022-01-28\ncopies: 30")
+    brief_file = tmp_path / "past.md"
+    brief_file.write_text(text, encoding="utf-8")
+    out = tmp_path / "past.pdf"
+    result = app.test_cli_runner().invoke(args=["brief", "render", str(brief_file), "-o", str(out), "--specimen",
+                                                "--host", "苏州太湖书院", "--host", "苏州太湖智库"])
+    assert result.exit_code == 0, result.output
+    printed = text_of(out.read_bytes())
+    assert "第3期（总第31期）" in printed and "2022年1月28日" in printed and "样稿" in printed
+    assert "苏州太湖智库" in printed and "共印：30" in printed
+    with app.app_context():
+        assert db.session.scalar(select(Brief.id)) is None
+
+
+def test_render_reports_a_bad_file(app, tmp_path):
+    bad = tmp_path / "bad.md"
+    bad.write_text("---\ntitle: 缺少结束线\n", encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["brief", "render", str(bad), "-o", str(tmp_path / "x.pdf")])
+    assert result.exit_code != 0 and "bad.md" in result.output and "front matter" in result.output
+
+
+def test_export_writes_a_file_that_reads_back(app, make_brief):
+    brief_id = make_brief(State.PUBLISHED, issue_date=date(2026, 4, 1), keywords=["低空经济", "通用航空"])
+    result = app.test_cli_runner().invoke(args=["brief", "export", str(brief_id)])
+    assert result.exit_code == 0
+    exported = parse_brief_file(result.output)
+    brief = fetch(app, brief_id)
+    assert exported.content() == {**brief.content(), "body": brief.body.strip("\n")}
+    assert (exported.meta["issue"], exported.meta["total"], exported.meta["copies"]) == (1, 31, 30)

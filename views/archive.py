@@ -1,0 +1,159 @@
+"""The archive: browse issued briefs by series and year, file them (归档), set 件号 sequences."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
+
+import shutil
+from pathlib import Path, PurePath
+
+from archive.bag import ExportError, export_bag, issued_briefs
+from archive.filing import file_issue, set_sequence_start
+from archive.importer import ImportFile, import_batch
+from extensions import db
+from forms.archive import ExportForm, FileForm, ImportForm, SequenceForm
+from forms.brief import version_of
+from i18n import translate
+from models import ArchiveSequence, Brief, Series
+from publishing.services import file_store
+from publishing.storage import FixityError
+from views.access import get_brief, refuse, require
+from views.errors import error_page
+from workflows.filing import RETENTION_LABELS, Retention
+from workflows.policy import ISSUED_STATES, readable_clause
+from workflows.transitions import ActionRefused, StaleBrief
+
+bp = Blueprint("archive", __name__)
+
+
+def _retention_choices() -> list[tuple[str, str]]:
+    return [(r.value, translate(label)) for r, label in RETENTION_LABELS.items()]
+
+
+@bp.get("/archive")
+def browse() -> str:
+    """Series → year → issues, newest first; only issues the user may read."""
+    issued = Brief.state.in_([s.value for s in ISSUED_STATES]) & readable_clause(current_user, Brief)
+    series = db.session.scalars(select(Series).order_by(Series.id)).all()
+    series_id = request.args.get("series", type=int) or (series[0].id if series else None)
+    year = request.args.get("year", type=int)
+    years = db.session.execute(
+        select(Brief.issue_year, func.count(Brief.id))
+        .where(issued, Brief.series_id == series_id)
+        .group_by(Brief.issue_year)
+        .order_by(Brief.issue_year.desc())
+    ).all()
+    if year is None and years:
+        year = years[0][0]
+    issues = db.session.scalars(
+        select(Brief)
+        .where(issued, Brief.series_id == series_id, Brief.issue_year == year)
+        .order_by(Brief.issue_date.desc(), Brief.total_number.desc())
+    ).all()
+    return render_template(
+        "archive/browse.html", series=series, series_id=series_id, years=years, year=year, issues=issues,
+    )
+
+
+@bp.route("/briefs/<int:brief_id>/file", methods=["GET", "POST"])
+def file_form(brief_id: int) -> Response | tuple[str, int] | str:
+    brief = get_brief(brief_id, "archive")
+    form = FileForm()
+    form.retention.choices = _retention_choices()
+    if request.method == "GET":
+        form.retention.data = brief.series.default_retention
+        form.version.data = str(brief.version)
+    status, error = 200, None
+    if form.validate_on_submit():
+        try:
+            code = file_issue(
+                db.session, brief_id, current_user,
+                retention=Retention(form.retention.data),
+                fonds=current_app.config["CANYUE_FONDS_CODE"],
+                category=current_app.config["CANYUE_ARCHIVE_CATEGORY"],
+                expected_version=version_of(form),
+            )
+        except ActionRefused as refused:
+            refuse(refused.decision)
+        except (StaleBrief, StaleDataError):
+            status, error = 409, _("Someone else changed this brief after you opened it. Nothing was filed.")
+        else:
+            flash(_("Filed with 档号 %(code)s.", code=str(code)), "success")
+            return redirect(url_for("briefs.show", brief_id=brief_id))
+        brief = get_brief(brief_id)
+    elif request.method == "POST":
+        status = 400
+    return render_template("archive/file.html", brief=brief, form=form, error=error), status
+
+
+@bp.route("/archive/sequences", methods=["GET", "POST"])
+def sequences() -> Response | str:
+    """Where each year's 件号 count starts, per 保管期限."""
+    require("manage_archive")
+    fonds = current_app.config["CANYUE_FONDS_CODE"]
+    form = SequenceForm()
+    form.retention.choices = _retention_choices()
+    if form.validate_on_submit():
+        set_sequence_start(db.session, fonds, form.year.data, Retention(form.retention.data), form.first_item.data)
+        db.session.commit()
+        flash(_("The sequence was saved."), "success")
+        return redirect(url_for("archive.sequences"))
+    rows = db.session.scalars(
+        select(ArchiveSequence).where(ArchiveSequence.fonds_code == fonds)
+        .order_by(ArchiveSequence.year.desc(), ArchiveSequence.retention)
+    ).all()
+    held = dict(
+        ((y, r), n) for y, r, n in db.session.execute(
+            select(Brief.archive_year, Brief.retention, func.max(Brief.archive_item))
+            .where(Brief.fonds_code == fonds).group_by(Brief.archive_year, Brief.retention)
+        )
+    )
+    return render_template("archive/sequences.html", form=form, rows=rows, held=held, fonds=fonds,
+                           retention_labels=RETENTION_LABELS)
+
+
+@bp.post("/archive/export")
+def export() -> Response:
+    """A year or a series as a BagIt bag (zip), validated before it is offered."""
+    require("manage_archive")
+    form = ExportForm()
+    if not form.validate_on_submit():
+        abort(400)
+    briefs = issued_briefs(db.session, form.series.data, form.year.data)
+    name = "canyue-" + "-".join(str(p) for p in ("series", form.series.data, form.year.data) if p)
+    try:
+        bundle = export_bag(briefs, file_store(), name)
+    except (ExportError, FixityError) as error:
+        return error_page(409, _("The export was not made: %(reason)s", reason=str(error)))
+    response = send_file(bundle, mimetype="application/zip", as_attachment=True, download_name=bundle.name)
+    response.call_on_close(lambda: shutil.rmtree(bundle.parent, ignore_errors=True))
+    return response
+
+
+@bp.route("/archive/import", methods=["GET", "POST"])
+def import_page() -> str:
+    """Upload past issues: brief files, each with its original PDF of the same name if any."""
+    require("manage_archive")
+    form = ImportForm()
+    outcomes = None
+    if form.validate_on_submit():
+        uploads = {PurePath(f.filename or "").name: f.read() for f in form.files.data if f and f.filename}
+        files = []
+        for name, data in sorted(uploads.items()):
+            if not name.endswith(".md"):
+                continue
+            pdf = uploads.get(name[:-3] + ".pdf")
+            try:
+                files.append(ImportFile(name, data.decode("utf-8"), pdf))
+            except UnicodeDecodeError:
+                files.append(ImportFile(name, None, problem=_("The file is not UTF-8 text.")))
+        outcomes = import_batch(
+            db.session, current_user, files,
+            fonds=current_app.config["CANYUE_FONDS_CODE"], category=current_app.config["CANYUE_ARCHIVE_CATEGORY"],
+        )
+    return render_template("archive/import.html", form=form, outcomes=outcomes)
