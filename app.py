@@ -25,6 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
+    import archive.search  # noqa: F401  keeps the search index in sync with every change
     import database
     import i18n
     import security
@@ -35,11 +36,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     i18n.init_babel(app, babel)
     security.init_security(app)
 
+    from views import init_templates
     from views.admin import bp as admin_bp
     from views.archive import bp as archive_bp
     from views.auth import bp as auth_bp
     from views.briefs import bp as briefs_bp
-    from views import init_templates
+    from views.distribution import bp as distribution_bp
     from views.errors import init_errors
 
     init_templates(app)
@@ -47,6 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(briefs_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(archive_bp)
+    app.register_blueprint(distribution_bp)
     init_errors(app)
 
     from commands import register_commands

@@ -20,6 +20,7 @@ ENVIRONMENT: dict[str, type] = {
     "CANYUE_FILES_DIR": str,
     "CANYUE_FONTS_DIR": str,
     "CANYUE_FONDS_CODE": str,
+    "CANYUE_RECEIPT_OVERDUE_DAYS": int,
 }
 
 
@@ -64,6 +65,9 @@ class DefaultConfig:
     # (fangsong, title, heiti, kaiti) when the official names are not the ones installed.
     CANYUE_FONTS_DIR: str | None = None
     CANYUE_FONT_ROLES: dict[str, str] | None = None
+
+    # Distribution: a dispatched copy not signed for after this many days is overdue.
+    CANYUE_RECEIPT_OVERDUE_DAYS = 7
 
 
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:

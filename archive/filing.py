@@ -11,11 +11,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from models import ArchiveSequence, Brief
-from workflows.brief import State
 from workflows.filing import ArchiveCode, Retention, next_item
-from workflows.i18n import N_
-from workflows.policy import can
-from workflows.transitions import ActionRefused, StaleBrief, apply_transition
+from workflows.transitions import apply_transition, begin_locked_move
 
 
 def lock_sequence(session: Session, fonds: str, year: int, retention: Retention) -> ArchiveSequence:
@@ -69,21 +66,12 @@ def file_issue(
     expected_version: int | None = None,
 ) -> ArchiveCode:
     """File a published issue in the archive, committing on success."""
-    session.rollback()  # the lock must be the transaction's first write (see publishing)
-    brief = session.get(Brief, brief_id)
-    if brief is None:
-        raise LookupError(brief_id)
+    brief, sequence = begin_locked_move(
+        session, brief_id, actor, "archive",
+        lambda b: lock_sequence(session, fonds, b.issue_year, retention),  # a published brief has its year
+        expected_version=expected_version,
+    )
     try:
-        decision = can(actor, brief, "archive")
-        if not decision:
-            raise ActionRefused(decision)
-        assert brief.issue_year is not None  # a published brief carries its numbers
-        sequence = lock_sequence(session, fonds, brief.issue_year, retention)
-        session.refresh(brief)
-        if expected_version is not None and brief.version != expected_version:
-            raise StaleBrief(N_("Someone else changed this brief after you opened it."))
-        if brief.state != State.PUBLISHED.value:
-            raise ActionRefused(can(actor, brief, "archive"))
         code = assign_archive_code(session, brief, sequence, category)
         apply_transition(session, brief, "archive", actor)
         session.commit()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from pypdf import PdfReader
@@ -95,8 +95,9 @@ def import_issue(
         if clash is not None:
             raise ImportRefused(f"第{issue}期（总第{total}期） of {issue_date.year} is already held (brief {clash})")
         now = utcnow()
-        provenance = f"Imported from {name} by {actor.display_name} on {now.date().isoformat()}" + (
-            " with its original PDF" if pdf is not None else "; PDF rendered from the file")
+        # The note is part of the archival record, kept in the organisation's language.
+        provenance = f"{now.date().isoformat()} 由{actor.display_name}自 {PurePath(name).name} 导入" + (
+            "，附原件 PDF" if pdf is not None else "，PDF 据文件生成")
         sequence_lock = lock_sequence(session, fonds, issue_date.year, Retention(series.default_retention))
         brief = Brief(
             series_id=series.id, author_id=actor.id, state=State.ARCHIVED.value, created_at=now, revision_number=1,

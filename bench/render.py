@@ -3,8 +3,8 @@
     .venv/bin/python bench/render.py [--brief demo/briefs/ai-manufacturing.md] [--renders 50]
 
 In one process: import WeasyPrint and rendering.pdf, make the PdfRenderer, render once (cold),
-then again (warm; the median of --warm renders), then --renders more while watching the
-resident set size. Where `chromium` is installed, the same HTML and stylesheet are printed with
+twice more to settle, then --warm times (warm: the median is reported, with the fastest and the
+process CPU time), then --renders more while watching the resident set size. Where `chromium` is installed, the same HTML and stylesheet are printed with
 `chromium --headless --print-to-pdf` (the whole process, start to exit, best of 3). The PDFs
 are left in bench/out/ to look at. See bench/README.md for the figures and what they mean.
 """
@@ -103,7 +103,7 @@ def chromium_pdf(html: str, css: str, out: Path) -> tuple[float, bytes] | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--brief", type=Path, default=ROOT / "demo" / "briefs" / "ai-manufacturing.md")
-    parser.add_argument("--warm", type=int, default=10, help="warm renders timed (median reported)")
+    parser.add_argument("--warm", type=int, default=20, help="warm renders timed (median reported)")
     parser.add_argument("--renders", type=int, default=50, help="renders over which RSS growth is measured")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument("--no-chromium", action="store_true")
@@ -124,6 +124,8 @@ def main() -> int:
     first = renderer.render(issue)
     cold_s = time.perf_counter() - start
 
+    for _ in range(2):  # settle: allocator, Pango and fontconfig caches
+        renderer.render(issue)
     warm = []
     cpu = []
     for _ in range(args.warm):

@@ -1,7 +1,7 @@
 """Search benchmark: full-text search (archive/search.py) against a LIKE scan, on SQLite.
 
     .venv/bin/python bench/search.py --quick          # 5,000 briefs, a smoke run (~1 min)
-    .venv/bin/python bench/search.py                  # 100,000 briefs (~15 min, ~2.5 GB on disk)
+    .venv/bin/python bench/search.py                  # 100,000 briefs (~10 min, ~2.5 GB on disk)
     .venv/bin/python bench/search.py --db /tmp/b.sqlite3 --keep   # keep the database, and reuse it
 
 It generates synthetic issued briefs of realistic Chinese policy prose (~3,000 characters: the
@@ -17,6 +17,7 @@ in about a quarter, 元宇宙 in about 3%, the rare 鼋 in five.
 from __future__ import annotations
 
 import argparse
+import atexit
 import random
 import re
 import shutil
@@ -24,7 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -150,9 +151,12 @@ class Generator:
 def make_app(db_path: Path) -> Any:
     from app import create_app
 
+    files = tempfile.mkdtemp(prefix="canyue-bench-files-")  # no PDFs are made; removed at exit
+    atexit.register(shutil.rmtree, files, True)
     return create_app({
         "TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
-        "RATELIMIT_STORAGE_URI": "memory://", "CANYUE_FILES_DIR": tempfile.mkdtemp(prefix="canyue-bench-files-"),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "CANYUE_FILES_DIR": files,
     })
 
 
@@ -206,11 +210,13 @@ def like_page(session: Any, query: str, per_page: int = 20) -> list[Any]:
     from models import Brief
 
     terms = query.split()
-    matches = [or_(Brief.title.contains(t), Brief.body.contains(t), Brief.author_line.contains(t)) for t in terms]
+    matches = [or_(Brief.title.contains(t), Brief.body.contains(t), Brief.author_line.contains(t))
+               for t in terms]
     in_title = and_(*[Brief.title.contains(t) for t in terms])
     briefs = session.scalars(
         select(Brief).where(Brief.state.in_(ISSUED), *matches)
-        .order_by(case((in_title, 0), else_=1), Brief.issue_date.desc(), Brief.total_number.desc(), Brief.id.desc())
+        .order_by(case((in_title, 0), else_=1), Brief.issue_date.desc(), Brief.total_number.desc(),
+                  Brief.id.desc())
         .limit(per_page + 1)
     ).all()
     parsed = parse_query(query)
@@ -234,11 +240,6 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def chunks(items: list[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=100_000)
@@ -259,7 +260,7 @@ def main() -> None:
 
     from flask_migrate import upgrade
 
-    from archive.search import SYSTEM, index_brief, rebuild_index, search
+    from archive.search import SYSTEM, index_brief, parse_query, rebuild_index, search
     from extensions import db
     from models import Brief
 
@@ -306,10 +307,9 @@ def main() -> None:
 
         rows = []
         for label, query in QUERIES:
-            from archive.search import parse_query
-
             matching = db.session.execute(
-                text("SELECT count(*) FROM search_text WHERE search_text MATCH :q"), {"q": parse_query(query).fts5}
+                text("SELECT count(*) FROM search_text WHERE search_text MATCH :q"),
+                {"q": parse_query(query).fts5},
             ).scalar()
             reset()
             fts_times, page = timed(lambda q=query: search(db.session, SYSTEM, q), args.reps, reset)
@@ -322,13 +322,15 @@ def main() -> None:
                   f"LIKE p50 {statistics.median(like_times):.0f} ms", flush=True)
 
     print()
-    print(f"First page (20 hits, ranked, with snippets), {docs:,} briefs; search p50/p95 over {args.reps} runs, "
-          f"LIKE scan over {args.baseline_reps}:")
+    print(f"First page (20 hits, ranked, with snippets), {docs:,} briefs; "
+          f"search p50/p95 over {args.reps} runs, LIKE scan over {args.baseline_reps}:")
     print()
-    print("| query | matching briefs | search p50 | search p95 | LIKE p50 | LIKE p95 | speed-up (p95) | same page |")
+    print("| query | matching briefs | search p50 | search p95 | LIKE p50 | LIKE p95 | speed-up (p95) "
+          "| same page |")
     print("|---|---:|---:|---:|---:|---:|---:|:---:|")
     for label, query, matching, fts, like, same in rows:
-        print(f"| {label}: {query} | {matching:,} ({matching / docs:.1%}) | {statistics.median(fts):.1f} ms | "
+        print(f"| {label}: {query} | {matching:,} ({matching / docs:.1%}) | "
+              f"{statistics.median(fts):.1f} ms | "
               f"{p95(fts):.1f} ms | {statistics.median(like):,.0f} ms | {p95(like):,.0f} ms | "
               f"{p95(like) / p95(fts):,.0f}× | {'yes' if same else 'no'} |")
     if not args.keep and args.db is None:

@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from archive.importer import files_from_paths, import_batch
 from extensions import db
 from models import Series, User
 from publishing.brieffile import parse_brief_file
@@ -18,6 +19,9 @@ from workflows.roles import Role
 from workflows.transitions import apply_transition, create_brief
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo" / "briefs"
+# A past issue brought in as an archivist would import it: the archive is not empty, and the
+# series' numbering continues after it.
+DEMO_PAST = Path(__file__).resolve().parent.parent / "demo" / "past"
 
 DEMO_USERS = [
     ("drafter", "周明", [Role.DRAFTER]),
@@ -54,10 +58,18 @@ def load_demo() -> dict[str, str]:
         contact_phone="0512-66881234  66881235（传真）",
         address="苏州市吴中区示例路 100 号",
         default_print_run=30,
-        first_total_number=36,
+        first_total_number=30,
     )
     db.session.add(series)
     db.session.flush()
+    db.session.commit()
+    past = import_batch(
+        db.session, users["archivist"], files_from_paths([DEMO_PAST]),
+        fonds=current_app.config["CANYUE_FONDS_CODE"], category=current_app.config["CANYUE_ARCHIVE_CATEGORY"],
+    )
+    failed = [o for o in past if o.error]
+    if failed:
+        raise click.ClickException(f"demo past issue not imported: {failed[0].name}: {failed[0].error}")
     actors = {"submit": users["drafter"], "approve": users["editor"]}
     for filename, moves in DEMO_BRIEFS:
         content = parse_brief_file((DEMO_DIR / filename).read_text(encoding="utf-8")).content()

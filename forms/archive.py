@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, MultipleFileField, SelectField
-from wtforms.validators import DataRequired, NumberRange, Optional
+from wtforms import HiddenField, IntegerField, MultipleFileField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 
 class FileForm(FlaskForm):
@@ -23,5 +23,6 @@ class ImportForm(FlaskForm):
 
 
 class ExportForm(FlaskForm):
+    q = StringField(validators=[Optional(), Length(max=200)])  # export what this search finds
     series = IntegerField(validators=[Optional()])
     year = IntegerField(validators=[Optional(), NumberRange(min=1949, max=2999)])

@@ -3,8 +3,20 @@
 from models.archive import ArchiveSequence
 from models.audit import AuditEvent
 from models.brief import Brief, Revision
+from models.distribution import (
+    Copy,
+    DistributionEntry,
+    DistributionRecall,
+    DownloadLink,
+    DownloadLog,
+    Recipient,
+    SeriesDistribution,
+)
 from models.files import StoredFile
 from models.series import Series
 from models.user import User, UserRole
 
-__all__ = ["ArchiveSequence", "AuditEvent", "Brief", "Revision", "Series", "StoredFile", "User", "UserRole"]
+__all__ = [
+    "ArchiveSequence", "AuditEvent", "Brief", "Copy", "DistributionEntry", "DistributionRecall", "DownloadLink",
+    "DownloadLog", "Recipient", "Revision", "Series", "SeriesDistribution", "StoredFile", "User", "UserRole",
+]

@@ -14,13 +14,15 @@ class StoredFile(Base):
 
     __tablename__ = "stored_file"
     __table_args__ = (
-        CheckConstraint("kind IN ('master')", name="known_kind"),
+        CheckConstraint("kind IN ('master', 'copy')", name="known_kind"),
+        CheckConstraint("kind != 'copy' OR copy_id IS NOT NULL", name="copy_names_copy"),
         CheckConstraint("size > 0 AND pages > 0", name="not_empty"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     brief_id: Mapped[int] = mapped_column(ForeignKey("brief.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # master: the archival PDF of an issue
+    kind: Mapped[str] = mapped_column(String(20))  # master: the archival PDF of an issue; copy: a numbered copy
+    copy_id: Mapped[int | None] = mapped_column(ForeignKey("issue_copy.id"), index=True)
     # Relative to the file store's root; files are never overwritten.
     path: Mapped[str] = mapped_column(String(300), unique=True)
     sha256: Mapped[str] = mapped_column(String(64))

@@ -3,7 +3,7 @@
 `publish` takes the series' numbering lock, runs the steps in order and commits; if any
 step fails, everything rolls back: no number consumed, no file left, the brief still
 `signed`. Later features add steps to `STEPS` (render and store the PDF, create the
-copies); they do not write a second path. A step that writes files registers a cleanup,
+numbered copies); they do not write a second path. A step that writes files registers a cleanup,
 run on rollback.
 """
 
@@ -11,22 +11,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from models import Brief, Series, StoredFile
+from models import Brief, Copy, Series, StoredFile
+from models.types import utcnow
 from publishing.brieffile import brief_as_file
 from publishing.services import file_store, pdf_renderer
+from publishing.stamping import Stamper, copy_mark, outline_font_for
 from rendering.printing import printed_issue_from_brief
-from workflows.brief import State
+from workflows.copy import CopyState
+from workflows.distribution import PlannedCopy, plan_copies
 from workflows.i18n import N_
 from workflows.numbering import IssueNumbers, backdating_error, local_date, next_numbers, sequence_for
-from workflows.policy import can
-from workflows.transitions import ActionRefused, InvalidAction, StaleBrief, apply_transition
+from workflows.transitions import InvalidAction, apply_transition, begin_locked_move
 
 if TYPE_CHECKING:
     from rendering.pdf import RenderedPdf
@@ -46,6 +50,7 @@ class PublishContext:
     numbers: IssueNumbers | None = None
     pdf: RenderedPdf | None = None
     cleanups: list[Callable[[], None]] = field(default_factory=list)
+    planned: list[PlannedCopy] = field(default_factory=list)  # the copies to make (settle_print_run)
 
 
 Step = Callable[[PublishContext], None]
@@ -86,8 +91,11 @@ def allocate_numbers(ctx: PublishContext) -> None:
 
 
 def settle_print_run(ctx: PublishContext) -> None:
-    # Until distribution creates the copies, 共印 is the series' default print run.
-    ctx.brief.print_run = ctx.series.default_print_run
+    """共印 N 份 is the number of copies the distribution list makes (workflows.distribution:
+    the list's copy counts, or the series' default print run for a brief without a list).
+    Settled before the render, since the master prints it; `create_copies` makes them."""
+    ctx.planned = plan_copies(ctx.session, ctx.brief)
+    ctx.brief.print_run = len(ctx.planned)
 
 
 def record_publication(ctx: PublishContext) -> None:
@@ -165,7 +173,62 @@ def store_master(ctx: PublishContext) -> None:
     ))
 
 
-STEPS: list[Step] = [allocate_numbers, settle_print_run, record_publication, render_master, store_master]
+def create_copies(ctx: PublishContext) -> None:
+    """One copy per planned item, numbered 000001… in list order, each stamped from the master
+    (publishing/stamping.py: its 份号 in the blank place, its recipient in the margin) and
+    stored beside it with its own SHA-256; the master itself is left as it is. The rows go in
+    as two bulk inserts and the files are written by a few threads (fsync dominates), so 30
+    copies cost a fraction of the render."""
+    assert ctx.pdf is not None
+    brief, session = ctx.brief, ctx.session
+    try:
+        stamper = Stamper(ctx.pdf.data, outline_font_for(pdf_renderer().fonts))
+    except Exception as error:
+        raise PublishError(N_("The numbered copies could not be made, so nothing was published.")) from error
+    now = utcnow()
+    copy_ids = session.scalars(insert(Copy).returning(Copy.id, sort_by_parameter_order=True), [
+        {"brief_id": brief.id, "number": p.number, "state": CopyState.PRINTED.value, "medium": p.medium,
+         "recipient_id": p.recipient_id, "category": p.category, "recipient_label": p.label, "recipient_name": p.name,
+         "recipient_title": p.title, "recipient_organisation": p.organisation, "created_at": now, "recalled": False,
+         "version": 1}
+        for p in ctx.planned
+    ]).all()
+    store, folder = file_store(), master_path(brief).removesuffix(".pdf")
+    ctx.cleanups.append(lambda: _remove_empty_dir(store.root / folder))
+    try:  # stamp them all first: stamping is Python, and would contend with the writers
+        stamped = []
+        for planned, copy_id in zip(ctx.planned, copy_ids):
+            serial = f"{planned.number:06d}"
+            mark = copy_mark(serial, planned.label, planned.organisation, planned.recipient_id, "机动")
+            stamped.append((copy_id, f"{folder}/copy-{serial}.pdf", stamper.stamp(serial, mark)))
+    except Exception as error:
+        raise PublishError(N_("The numbered copies could not be made, so nothing was published.")) from error
+    with ThreadPoolExecutor(max_workers=min(8, len(stamped) or 1), thread_name_prefix="canyue-copies") as pool:
+        writes = [(copy_id, path, pool.submit(store.write_new, path, data)) for copy_id, path, data in stamped]
+    del stamped
+    rows, unstored = [], None
+    for copy_id, path, done in writes:
+        try:
+            blob = done.result()
+        except Exception as error:  # never delete what this step did not write (a file in the way)
+            unstored = unstored or error
+            continue
+        ctx.cleanups.append(lambda path=path: store.delete(path))
+        rows.append({"brief_id": brief.id, "kind": "copy", "copy_id": copy_id, "path": blob.path,
+                     "sha256": blob.sha256, "size": blob.size, "pages": ctx.pdf.pages, "created_at": now})
+    if unstored is not None:
+        raise PublishError(N_("The numbered copies could not be stored, so nothing was published.")) from unstored
+    session.execute(insert(StoredFile), rows)
+
+
+def _remove_empty_dir(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # not empty, or never made
+
+
+STEPS: list[Step] = [allocate_numbers, settle_print_run, record_publication, render_master, store_master, create_copies]
 ARCHIVAL_STEPS: list[Step] = [render_master, store_master]
 
 
@@ -200,25 +263,10 @@ def publish(
     steps: list[Step] | None = None,
 ) -> Brief:
     """Publish a signed brief as one unit, committing on success."""
-    # The lock must be the transaction's first write, so start from a clean session: any
-    # object loaded before is reloaded after the lock, as the winner of a race left it.
-    session.rollback()
-    brief = session.get(Brief, brief_id)
-    if brief is None:
-        raise LookupError(brief_id)
-    try:
-        decision = can(actor, brief, "publish")
-        if not decision:
-            raise ActionRefused(decision)
-        lock_series_numbering(session, brief.series_id)
-        session.refresh(brief)
-        if expected_version is not None and brief.version != expected_version:
-            raise StaleBrief(N_("Someone else changed this brief after you opened it."))
-        if brief.state != State.SIGNED.value:
-            raise ActionRefused(can(actor, brief, "publish"))
-    except BaseException:
-        session.rollback()
-        raise
+    brief, _ = begin_locked_move(
+        session, brief_id, actor, "publish", lambda b: lock_series_numbering(session, b.series_id),
+        expected_version=expected_version,
+    )
     chosen_date = issue_date or default_issue_date(brief)
     assert chosen_date is not None  # a signed brief has signed_at (check constraint)
     run_steps(PublishContext(session, brief, brief.series, actor, chosen_date), steps if steps is not None else STEPS)

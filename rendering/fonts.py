@@ -109,7 +109,7 @@ _ROLE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("fangsong", re.compile(r"仿宋|fang\s*song", re.I)),
     ("kai", re.compile(r"楷|kai\s*ti|\bkai\b|ukai|gkai", re.I)),
     ("hei", re.compile(r"(?<!雅)黑|sim\s*hei|\bhei(ti)?\b|stheiti", re.I)),
-    ("song", re.compile(r"宋|sim\s*sun|song\s*ti|\bsong\b", re.I)),
+    ("song", re.compile(r"宋|sim\s*sun|song\s*ti|\bsong\b|stsong", re.I)),
 )
 
 

@@ -19,6 +19,9 @@ Three things WeasyPrint 70 does not do by itself are done here:
 - Document-info entries with the exact names the caller gives (``canyue-audit-head``):
   WeasyPrint's custom metadata strips everything but letters and digits from the name.
 
+The colophon (版记) is moved to the foot of the last page after layout (`pin_colophon`).
+These adjustments reach into WeasyPrint 70's internals; pyproject.toml pins weasyprint<71.
+
 The renderer fetches nothing but data: URIs and files inside static/ and the fonts
 directory (`CanyueUrlFetcher`): no network, no other file, no redirect.
 """
@@ -34,6 +37,7 @@ import os
 import re
 import threading
 import unicodedata
+import zlib
 from base64 import b64decode
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -177,8 +181,16 @@ _CJK = re.compile(
 )
 
 
+# Characters that may not be units of their own (combining marks, joiners, selectors).
+_MAYBE_NOT_UNIT = re.compile("[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a\u064b-\u065f"
+                             "\u0900-\u0dff\u1ab0-\u1aff\u1dc0-\u1dff\u200c\u200d\u2060\u20d0-\u20ff"
+                             "\u3099\u309a\ufe00-\ufe0f\ufe20-\ufe2f\ufeff\U000e0100-\U000e01ef]")
+
+
 def _units(text: str) -> int:
     """Grapheme-ish units: characters, not counting combining marks and selectors."""
+    if not _MAYBE_NOT_UNIT.search(text):
+        return len(text)  # the common case: Chinese, punctuation, digits, Latin letters
     count = 0
     for ch in text:
         code = ord(ch)
@@ -300,6 +312,28 @@ def _install_justification() -> None:
     _patched = True
 
 
+class _Zlib:
+    """zlib for pydyf at level 6: pydyf deflates every stream at level 9, which costs about
+    5 % of a render for 0.3 % smaller files."""
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+
+    def compressobj(self, level: int = 9, *args: Any, **kwargs: Any) -> Any:
+        return zlib.compressobj(min(level, self.level), *args, **kwargs)
+
+    def compress(self, data: bytes, level: int = 9) -> bytes:
+        return zlib.compress(data, min(level, self.level))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(zlib, name)
+
+
+def _install_faster_compression() -> None:
+    if pydyf.zlib is zlib:
+        pydyf.zlib = _Zlib(6)
+
+
 # ---------------------------------------------------------------------------------------------
 # Body HTML, once more through the allow-list
 # ---------------------------------------------------------------------------------------------
@@ -382,6 +416,7 @@ class PdfRenderer:
 
     def __init__(self, fonts_dir: Path | None = None, font_roles: Mapping[str, str] | None = None) -> None:
         _install_justification()
+        _install_faster_compression()
         install_compact_subsetting()
 
         self.fonts_dir = Path(fonts_dir).resolve() if fonts_dir else None

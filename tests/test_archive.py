@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from archive.filing import file_issue
 from extensions import db
-from models import AuditEvent, Brief, StoredFile, User
+from models import AuditEvent, Brief, User
 from tests.conftest import FILES_DIR, fetch
 from workflows.brief import State
 from workflows.filing import Retention
@@ -256,3 +256,23 @@ def test_browse_lists_issues_by_series_and_year(app, make_brief, login_as):
     page = client.get(f"/archive?series={fetch(app, older).series_id}&year=2025").get_data(as_text=True)
     assert "二〇二五年的一期" in page and "第1期" in page
     assert newer
+
+
+def test_search_page_finds_issues_with_highlighted_snippets(app, make_brief, login_as):
+    hit = make_brief(State.PUBLISHED, issue_date=date(2026, 1, 5), title="关于推进苏州元宇宙产业布局的建议")
+    make_brief(State.PUBLISHED, issue_date=date(2026, 2, 5), title="关于文旅融合的思考", body="与本次检索无关。")
+    draft = make_brief(State.DRAFT, title="元宇宙草稿不应出现")
+    page = login_as("drafter2").get("/archive/search?q=元宇宙").get_data(as_text=True)
+    assert f"/briefs/{hit}" in page and "<mark>元宇宙</mark>" in page
+    assert f"/briefs/{draft}\"" not in page and "关于文旅融合的思考" not in page
+
+
+def test_a_search_result_exports_as_a_bag(app, make_brief, login_as, tmp_path):
+    wanted = make_brief(State.PUBLISHED, issue_date=date(2026, 1, 5), title="关于数字经济发展的建议")
+    make_brief(State.PUBLISHED, issue_date=date(2026, 2, 5), title="关于文旅融合的思考", body="与本次检索无关。")
+    response = login_as("archivist").post("/archive/export", {"q": "数字经济"})
+    assert response.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(response.data)) as bundle:
+        catalogue = next(n for n in bundle.namelist() if n.endswith("data/catalogue.csv"))
+        rows = list(csv.DictReader(io.StringIO(bundle.read(catalogue).decode("utf-8-sig"))))
+    assert [r["题名"] for r in rows] == [fetch(app, wanted).title]

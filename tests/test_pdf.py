@@ -34,6 +34,7 @@ from rendering.pdf import (
     RenderedPdf,
     default_renderer,
 )
+from rendering.fonts import ROLES, FontSetup, default_stacks, guess_role
 from rendering.printing import PrintedIssue, title_lines
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -687,6 +688,30 @@ def test_licensed_fonts_dropped_into_the_fonts_directory_are_used(tmp_path):
     assert "Canyue-Test-Hei-Face" in fonts_of(data, "知多少")
     # a character the licensed face lacks falls back to the free face
     assert any("Noto" in f for f in fonts_of(data, "元宇宙"))
+
+
+def test_roles_from_font_names():
+    names = {
+        "仿宋_GB2312": "fangsong", "方正仿宋_GBK": "fangsong", "STFangsong": "fangsong",
+        "方正小标宋简体": "title", "FZXiaoBiaoSong-B05S": "title",
+        "SimHei": "hei", "黑体": "hei", "STHeiti": "hei",
+        "楷体_GB2312": "kai", "华文楷体": "kai", "KaiTi": "kai", "AR PL UKai CN": "kai",
+        "SimSun": "song", "宋体": "song", "STSong": "song",
+        "微软雅黑": None, "Microsoft YaHei": None, "Noto Sans CJK SC": None, "Arial": None,
+    }
+    assert {name: guess_role(name) for name in names} == names
+
+
+def test_stacks_come_from_print_css_and_configured_faces_go_first():
+    stacks = default_stacks()
+    assert set(stacks) == set(ROLES)
+    assert all(stack[-1] == "Noto Sans CJK SC" if role == "hei" else stack[-1] == "Noto Serif CJK SC"
+               for role, stack in stacks.items())
+    setup = FontSetup.discover(None, {"fangsong": ["Office Fangsong", "FangSong"]})
+    assert setup.stacks["fangsong"][:2] == ("Office Fangsong", "FangSong")
+    assert setup.stacks["fangsong"].count("FangSong") == 1
+    css = setup.stylesheet()
+    assert '--font-fangsong: "Office Fangsong", "FangSong", ' in css and css.count("@bottom-") == 2
 
 
 def test_font_roles_argument_overrides(tmp_path):

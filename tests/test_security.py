@@ -57,7 +57,8 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     draft = make_brief(State.DRAFT)
     signed = make_brief(State.SIGNED)
     published = make_brief(State.PUBLISHED)
-    values = {"brief_id": draft, "action": "submit", "user_id": people["drafter2"], "series_id": series_id}
+    values = {"brief_id": draft, "action": "submit", "user_id": people["drafter2"], "series_id": series_id,
+              "copy_id": 1, "entry_id": 1, "direction": "up", "link_id": 1, "recipient_id": 1}
     # Data that would change something if the token were not checked.
     form_data = {
         "auth.login": {"username": "drafter", "password": PASSWORD},
@@ -77,16 +78,35 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
         "archive.sequences": {"year": "2026", "retention": "Y", "first_item": "500"},
         "archive.export": {"year": "2026"},
         "archive.import_page": {"files": "an upload, made fresh for each post below"},
+        # Distribution (views/distribution.py).
+        "distribution.recipient_form": {"name": "伪造", "category": "送", "default_copies": "1", "active": "y"},
+        "distribution.recipients_import": {"file": "an upload, made fresh for each post below"},
+        "distribution.series_list": {"add_recipient": "1", "add_category": "送", "add_copies": "1",
+                                     "add_medium": "printed"},
+        "distribution.add_entry": {"recipient_id": "1", "category": "送", "copies": "1", "medium": "printed",
+                                   "version": "1"},
+        "distribution.save_list": {"version": "1"},
+        "distribution.remove_entry": {"version": "1"},
+        "distribution.move_entry": {"version": "1"},
+        "distribution.dispatch_everything": {"route": "courier", "version": "1"},
+        "distribution.receipts": {"copy": "1", "signed-1": "伪造", "version": "1"},
+        "distribution.recall": {"reason": "伪造", "version": "1"},
+        "distribution.copy_act": {"submit-version": "1", "submit-route": "courier"},
+        "distribution.new_link": {"days": "7"},
+        "distribution.revoke": {},
     }
 
     def data_for(endpoint: str) -> dict:
         if endpoint == "archive.import_page":  # an upload stream is read once
             return {"files": (io.BytesIO(b"---\ntitle: x\n---\n"), "forged.md")}
+        if endpoint == "distribution.recipients_import":
+            return {"file": (io.BytesIO("姓名或单位,类别\n伪造,送\n".encode()), "forged.csv")}
         return dict(form_data[endpoint])
 
     persona = {"auth.login": None, "briefs.publish_form": "editor"}
     persona.update(dict.fromkeys(["archive.file_form", "archive.sequences", "archive.export", "archive.import_page"],
                                  "archivist"))
+    persona.update({e: "editor" for e in form_data if e.startswith("distribution.")})
     clients = {name: login_as(name) for name in ("admin", "drafter", "editor", "archivist")}
     before = snapshot(app)
     checked = []
@@ -113,8 +133,10 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
             assert http.get("/").status_code == 302  # not logged in
         else:
             assert http.get("/").status_code == 200  # still logged in (logout was refused too)
-    # login, logout, account, new, edit, act, publish, 2 user, 2 series, file, sequences, export, import
-    assert len(checked) == 15, checked
+    # login, logout, account, new, edit, act, publish, 2 user, 2 series, file, sequences, export, import,
+    # and distribution: 2 recipient, import, series list, add, save, remove, move, dispatch, receipts,
+    # recall, copy move, new link, revoke
+    assert len(checked) == 29, checked
     assert snapshot(app) == before
 
 

@@ -7,6 +7,7 @@ from flask_babel import format_date, format_datetime, get_locale
 
 from i18n import translate
 from workflows.brief import EVENT_LABELS, STATE_LABELS, State
+from workflows.copy import COPY_EVENT_LABELS
 from workflows.filing import RETENTION_LABELS, Retention
 from workflows.numbering import SUPPLEMENT_NUMBERING_LABELS, SupplementNumbering
 from workflows.policy import may
@@ -19,7 +20,7 @@ def init_templates(app: Flask) -> None:
         may=lambda user, action: bool(may(user, action)),
         state_label=lambda state: translate(STATE_LABELS[State(state)]),
         role_label=lambda role: translate(ROLE_LABELS[Role(role)]),
-        action_label=lambda action: EVENT_LABELS.get(action, action),
+        action_label=lambda action: EVENT_LABELS.get(action) or COPY_EVENT_LABELS.get(action, action),
         retention_label=lambda value: RETENTION_LABELS[Retention(value)],
         supplement_label=lambda value: SUPPLEMENT_NUMBERING_LABELS[SupplementNumbering(value)],
         get_locale=get_locale,

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from extensions import db
 from i18n import translate
-from models import Brief
+from models import Brief, Copy
 from views.errors import error_page
 from workflows.policy import READ, Decision, Refusal, can, may
 
@@ -37,3 +37,14 @@ def require(action: str) -> None:
     decision = may(current_user, action)
     if not decision:
         refuse(decision)
+
+
+def get_copy(copy_id: int, action: str = READ) -> Copy:
+    """The copy, if it exists and the current user may take `action` on it (else 404/403/409)."""
+    copy = db.session.get(Copy, copy_id)
+    if copy is None:
+        abort(404)
+    decision = can(current_user, copy, action)
+    if not decision:
+        refuse(decision)
+    return copy

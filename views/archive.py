@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import PurePath
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -9,12 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-import shutil
-from pathlib import Path, PurePath
-
 from archive.bag import ExportError, export_bag, issued_briefs
 from archive.filing import file_issue, set_sequence_start
 from archive.importer import ImportFile, import_batch
+from archive.search import MAX_PER_PAGE, search
 from extensions import db
 from forms.archive import ExportForm, FileForm, ImportForm, SequenceForm
 from forms.brief import version_of
@@ -117,6 +118,39 @@ def sequences() -> Response | str:
                            retention_labels=RETENTION_LABELS)
 
 
+def search_results(query: str, series_id: int | None, year: int | None) -> list[Brief]:
+    """Every issue a search finds (all its pages), oldest first, for export."""
+    found: dict[int, Brief] = {}
+    page = 1
+    while True:
+        result = search(db.session, current_user, query, series_id=series_id, year_from=year, year_to=year,
+                        page=page, per_page=MAX_PER_PAGE)
+        found.update((hit.brief.id, hit.brief) for hit in result.hits)
+        if not result.has_more:
+            break
+        page += 1
+    return sorted(found.values(), key=lambda b: (b.issue_date, b.total_number))
+
+
+@bp.get("/archive/search")
+def search_page() -> str:
+    """Full-text search of the issues the user may read, with filters and highlighted snippets."""
+    args = request.args
+    query = args.get("q", "").strip()
+    filters = {
+        "series_id": args.get("series", type=int),
+        "year_from": args.get("year_from", type=int),
+        "year_to": args.get("year_to", type=int),
+        "author": args.get("author", "").strip() or None,
+        "state": args.get("state") if args.get("state") in {s.value for s in ISSUED_STATES} else None,
+        "classification": args.get("classification", "").strip() or None,
+    }
+    result = search(db.session, current_user, query, page=args.get("page", 1, type=int), **filters) if query else None
+    series = db.session.scalars(select(Series).order_by(Series.id)).all()
+    return render_template("archive/search.html", query=query, filters=filters, result=result, series=series,
+                           issued_states=[s.value for s in ISSUED_STATES])
+
+
 @bp.post("/archive/export")
 def export() -> Response:
     """A year or a series as a BagIt bag (zip), validated before it is offered."""
@@ -124,8 +158,12 @@ def export() -> Response:
     form = ExportForm()
     if not form.validate_on_submit():
         abort(400)
-    briefs = issued_briefs(db.session, form.series.data, form.year.data)
-    name = "canyue-" + "-".join(str(p) for p in ("series", form.series.data, form.year.data) if p)
+    if form.q.data:
+        briefs = search_results(form.q.data, form.series.data, form.year.data)
+        name = "canyue-search"
+    else:
+        briefs = issued_briefs(db.session, form.series.data, form.year.data)
+        name = "canyue-" + "-".join(str(p) for p in ("series", form.series.data, form.year.data) if p)
     try:
         bundle = export_bag(briefs, file_store(), name)
     except (ExportError, FixityError) as error:

@@ -39,7 +39,7 @@ def init_login(app: Flask, login_manager: LoginManager) -> None:
         return login_manager.unauthorized()
 
 
-PUBLIC_ENDPOINTS = {"auth.login", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "static", "distribution.download"}
 
 
 def _account_key() -> str:

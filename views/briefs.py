@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from urllib.parse import quote
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -12,11 +13,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
+from archive.fixity import record_download_check
 from extensions import db
 from forms.brief import ActionForm, BriefForm, DiffForm, EditBriefForm, NewBriefForm, PublishForm, version_of
 from i18n import translate
 from models import AuditEvent, Brief, Revision, Series
-from archive.fixity import record_download_check
 from publishing.pipeline import PublishError, default_issue_date, publish
 from publishing.services import file_store, pdf_renderer
 from publishing.storage import FixityError
@@ -27,7 +28,14 @@ from views.access import get_brief, refuse, require
 from views.errors import error_page
 from workflows.brief import STATE_LABELS, TRANSITIONS, State
 from workflows.policy import EDIT, READ, available_actions, can, may, readable_clause
-from workflows.transitions import ActionRefused, InvalidAction, StaleBrief, apply_transition, create_brief, save_revision
+from workflows.transitions import (
+    ActionRefused,
+    InvalidAction,
+    StaleBrief,
+    apply_transition,
+    create_brief,
+    save_revision,
+)
 
 bp = Blueprint("briefs", __name__)
 log = logging.getLogger(__name__)

@@ -1,8 +1,11 @@
-"""The one place that answers "may this user do this to this brief?".
+"""The one place that answers "may this user do this to this brief, or to this copy?".
 
 `can(user, brief, action)` is asked by every view before it acts, by `apply_transition`
 again inside the transaction, and by `available_actions`, which decides the buttons a
-page shows. A refusal says why, and its kind decides the HTTP answer:
+page shows. The same `can` answers for a numbered copy of an issue (`can(user, copy,
+"dispatch")`, workflows/copy.py) and for an issue's distribution (`can(user, brief,
+"view_distribution")`); `available_copy_actions` decides a copy's buttons. A refusal says
+why, and its kind decides the HTTP answer:
 NOT_FOUND (404: may not even see it), ROLE or OWNERSHIP (403), STATE (409).
 """
 
@@ -15,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_
 
 from workflows.brief import EDITABLE_STATES, TRANSITIONS, Actor, State, Transition, not_author
+from workflows.copy import CLOSED_STATES, COPY_MOVERS, COPY_TRANSITIONS, CopyState, CopyTransition
 from workflows.i18n import N_
 from workflows.roles import Role
 
@@ -115,13 +119,18 @@ def _check_edit(user: Actor, brief: Any) -> Decision:
 
 
 def can(user: Actor, brief: Any, action: str) -> Decision:
-    """May `user` take `action` ("read", "edit" or a lifecycle action) on `brief` now?"""
+    """May `user` take `action` ("read", "edit", a lifecycle action or a distribution action)
+    on `brief` now? Given a copy instead of a brief, answers for the copy (`_can_copy`)."""
+    if getattr(brief, "subject_type", "brief") == "copy":
+        return _can_copy(user, brief, action)
     if not can_read(user, brief):
         return Decision(Refusal.NOT_FOUND, N_("This brief does not exist or you may not see it."))
     if action == READ:
         return ALLOWED
     if action == EDIT:
         return _check_edit(user, brief)
+    if action in DISTRIBUTION_ACTIONS:
+        return _check_distribution(user, brief, action)
     transition = TRANSITIONS.get(action)
     if transition is None:
         raise ValueError(f"unknown action {action!r}")
@@ -134,6 +143,9 @@ GENERAL_ACTIONS: dict[str, frozenset[Role]] = {
     "manage_users": frozenset({Role.ADMIN}),
     "manage_series": frozenset({Role.ADMIN}),
     "manage_archive": frozenset({Role.ARCHIVIST}),
+    "manage_recipients": frozenset({Role.EDITOR, Role.ADMIN}),
+    "view_recipients": frozenset({Role.EDITOR, Role.CLERK, Role.ARCHIVIST, Role.ADMIN}),
+    "distribution": frozenset({Role.EDITOR, Role.CLERK}),
 }
 
 
@@ -151,3 +163,92 @@ def available_actions(user: Actor, brief: Any) -> list[Transition]:
     if not can_read(user, brief):
         return []
     return [t for t in TRANSITIONS.values() if can(user, brief, t.action)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Distribution: an issue's list and board, and its numbered copies (workflows/copy.py)
+# ---------------------------------------------------------------------------------------------
+
+VIEW_LIST = "view_list"  # the brief's distribution list, before and after publication
+EDIT_LIST = "edit_list"  # change it (until publication)
+VIEW_DISTRIBUTION = "view_distribution"  # the board of an issue's copies
+RECALL = "recall"  # 收回 an issue
+BULK_MOVES = "bulk_moves"  # dispatch every copy, record a batch of receipts
+DISTRIBUTION_ACTIONS = frozenset({VIEW_LIST, EDIT_LIST, VIEW_DISTRIBUTION, RECALL, BULK_MOVES})
+
+# Copy actions that are not moves of its state machine.
+DOWNLOAD = "download"  # fetch the copy's PDF
+SHARE = "share"  # make or revoke a download link
+
+# Who sees an issue's copies: their recipients, signatures and history.
+DISTRIBUTION_READERS = frozenset({Role.EDITOR, Role.CLERK, Role.ARCHIVIST, Role.ADMIN})
+LIST_STATES = frozenset({State.DRAFT, State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED})
+
+_ROLE_REFUSAL = Decision(Refusal.ROLE, N_("Your role does not allow this action."))
+
+
+def _check_distribution(user: Actor, brief: Any, action: str) -> Decision:
+    roles = user.role_set
+    state = State(brief.state)
+    if action == VIEW_LIST:
+        return ALLOWED
+    if action == EDIT_LIST:
+        if Role.EDITOR not in roles:
+            return _ROLE_REFUSAL
+        if state not in LIST_STATES:
+            return Decision(Refusal.STATE, N_("The distribution list is settled at publication; it can no longer be changed."))
+        return ALLOWED
+    wanted = {VIEW_DISTRIBUTION: DISTRIBUTION_READERS, RECALL: frozenset({Role.EDITOR}), BULK_MOVES: COPY_MOVERS}
+    if not roles & wanted[action]:
+        return _ROLE_REFUSAL
+    if state not in ISSUED_STATES:
+        return Decision(Refusal.STATE, N_("Copies are made when the issue is published."))
+    return ALLOWED
+
+
+def _owns_copy(user: Actor, copy: Any) -> bool:
+    recipient = copy.recipient
+    return recipient is not None and recipient.user_id is not None and recipient.user_id == user.id
+
+
+def _can_copy(user: Actor, copy: Any, action: str) -> Decision:
+    """A copy is seen by those who see its issue's distribution, and by its own recipient."""
+    hidden = Decision(Refusal.NOT_FOUND, N_("This copy does not exist or you may not see it."))
+    if not can_read(user, copy.brief):
+        return hidden
+    roles = user.role_set
+    own = _owns_copy(user, copy)
+    if not (roles & DISTRIBUTION_READERS or own):
+        return hidden
+    if action == READ:
+        return ALLOWED
+    state = CopyState(copy.state)
+    if action in (DOWNLOAD, SHARE):
+        if not (roles & COPY_MOVERS or (own and action == DOWNLOAD)):
+            return _ROLE_REFUSAL
+        if copy.recalled or state in CLOSED_STATES or state is CopyState.LOST:
+            return Decision(Refusal.STATE, N_("This copy has been recalled or is no longer out; it cannot be fetched."))
+        return ALLOWED
+    transition = COPY_TRANSITIONS.get(action)
+    if transition is None:
+        raise ValueError(f"unknown copy action {action!r}")
+    return _check_copy_transition(user, copy, transition)
+
+
+def _check_copy_transition(user: Actor, copy: Any, transition: CopyTransition) -> Decision:
+    if not user.role_set & transition.roles:
+        return _ROLE_REFUSAL
+    if CopyState(copy.state) not in transition.sources:
+        return Decision(Refusal.STATE, N_("This is not possible in the copy's current state."))
+    for guard in transition.guards:
+        message = guard(user, copy)
+        if message:
+            return Decision(Refusal.STATE, message)
+    return ALLOWED
+
+
+def available_copy_actions(user: Actor, copy: Any) -> list[CopyTransition]:
+    """The moves `user` may make on `copy` now: the buttons its page shows."""
+    if not can(user, copy, READ):
+        return []
+    return [t for t in COPY_TRANSITIONS.values() if can(user, copy, t.action)]

@@ -11,6 +11,8 @@ class Role(StrEnum):
     SIGNER = "signer"
     ARCHIVIST = "archivist"
     ADMIN = "admin"
+    # 机要员: dispatches copies and records receipts, nothing else (workflows/copy.py).
+    CLERK = "clerk"
 
 
 ROLE_LABELS: dict[Role, str] = {
@@ -19,4 +21,5 @@ ROLE_LABELS: dict[Role, str] = {
     Role.SIGNER: N_("Signing leader"),
     Role.ARCHIVIST: N_("Archivist"),
     Role.ADMIN: N_("Administrator"),
+    Role.CLERK: N_("Confidential clerk"),
 }

@@ -6,9 +6,9 @@ commits; the caller (a view, a command, the publishing pipeline) commits once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,10 +16,13 @@ from sqlalchemy.orm import Session
 from models import AuditEvent, Brief, Revision
 from models.brief import CONTENT_FIELDS, EMPTY_CONTENT
 from models.types import utcnow
+from workflows import distribution
 from workflows.audit import GENESIS, event_hash
 from workflows.brief import TRANSITIONS, State
 from workflows.i18n import N_
 from workflows.policy import EDIT, Decision, can, may
+
+LockT = TypeVar("LockT")
 
 
 class ActionRefused(Exception):
@@ -115,12 +118,17 @@ def create_brief(session: Session, author: Any, series: Any, content: Mapping[st
     if not decision:
         raise ActionRefused(decision)
     now = utcnow()
+    fields = {**EMPTY_CONTENT, **normalise_content(content)}
+    if not fields["special_report"] and series.id is not None:
+        # A brief starts from its series' default distribution list (workflows.distribution).
+        fields["special_report"] = distribution.series_special_labels(session, series.id)
     brief = Brief(series=series, author_id=author.id, state=State.DRAFT.value, created_at=now, revision_number=0)
-    for field, value in {**EMPTY_CONTENT, **normalise_content(content)}.items():
+    for field, value in fields.items():
         setattr(brief, field, value)
     session.add(brief)
     _snapshot(session, brief, author, now)
     session.flush()
+    distribution.start_distribution(session, brief)
     record_event(session, brief, "create", author, from_state=None, to_state=State.DRAFT.value, now=now)
     session.flush()
     return brief
@@ -143,6 +151,8 @@ def save_revision(
     for field, value in changes.items():
         setattr(brief, field, value)
     revision = _snapshot(session, brief, actor, now)
+    if "special_report" in changes:
+        distribution.sync_special_entries(session, brief)  # the 专报 entries are this line
     record_event(session, brief, "edit", actor, from_state=brief.state, to_state=brief.state, now=now)
     session.flush()
     return revision
@@ -182,3 +192,33 @@ def apply_transition(
     )
     session.flush()
     return event
+
+
+def begin_locked_move(
+    session: Session,
+    brief_id: int,
+    actor: Any,
+    action: str,
+    take_lock: Callable[[Brief], LockT],
+    *,
+    expected_version: int | None = None,
+) -> tuple[Brief, LockT]:
+    """Start a move that must hold a lock until commit (publishing's numbering, filing's 件号).
+
+    The lock must be the transaction's first write, so the session starts clean; the brief is
+    reloaded after the lock, as the winner of a race left it, and checked again. On refusal
+    everything is rolled back.
+    """
+    session.rollback()
+    brief = session.get(Brief, brief_id)
+    if brief is None:
+        raise LookupError(brief_id)
+    try:
+        _check(actor, brief, action, None)  # refuse before waiting for any lock
+        held = take_lock(brief)
+        session.refresh(brief)
+        _check(actor, brief, action, expected_version)
+    except BaseException:
+        session.rollback()
+        raise
+    return brief, held
