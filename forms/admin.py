@@ -44,5 +44,9 @@ class SeriesForm(FlaskForm):
         _l("总期号 of the first issue numbered here"), validators=[DataRequired(), NumberRange(min=1)]
     )
     supplement_numbering = SelectField(_l("Supplement numbering"))  # choices translated by the view
+    classified_levels = StringField(
+        _l("Classified 密级 levels (comma-separated; empty: none)"), validators=[Length(max=200)]
+    )
+    classified_readers = CheckboxesField(_l("Roles that may read classified issues"))
     active = BooleanField(_l("Active"), default=True)
     version = HiddenField()

@@ -32,6 +32,11 @@ class Series(Base):
     first_total_number: Mapped[int] = mapped_column(default=1)
     supplement_numbering: Mapped[str] = mapped_column(String(20), default=SupplementNumbering.SHARED.value)
     active: Mapped[bool] = mapped_column(default=True)
+    # 密级 levels that are classified in this series (comma-separated, e.g. "秘密"): a published
+    # issue at such a level is read only by the roles listed in classified_readers (comma-
+    # separated role codes), besides its author, its reviewers, archivists and admins.
+    classified_levels: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    classified_readers: Mapped[str] = mapped_column(String(200), default="", server_default="")
     # 保管期限 proposed when an issue of this series is filed (changeable at filing).
     default_retention: Mapped[str] = mapped_column(String(4), default="Y", server_default="Y")
     # Bumped by every publish: the UPDATE is the series' numbering lock (see publishing/).
@@ -47,6 +52,14 @@ class Series(Base):
     @property
     def host_list(self) -> list[str]:
         return [line.strip() for line in self.hosts.splitlines() if line.strip()]
+
+    @property
+    def classified_level_set(self) -> frozenset[str]:
+        return frozenset(v.strip() for v in self.classified_levels.split(",") if v.strip())
+
+    @property
+    def classified_reader_set(self) -> frozenset[str]:
+        return frozenset(v.strip() for v in self.classified_readers.split(",") if v.strip())
 
     @property
     def numbering_rules(self) -> NumberingRules:

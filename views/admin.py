@@ -93,6 +93,9 @@ def series(series_id: int | None = None) -> Response | tuple[str, int] | str:
         abort(404)
     form = SeriesForm(obj=record) if record and request.method == "GET" else SeriesForm()
     form.supplement_numbering.choices = [(k.value, translate(v)) for k, v in SUPPLEMENT_NUMBERING_LABELS.items()]
+    form.classified_readers.choices = [(r.value, translate(ROLE_LABELS[r])) for r in Role]
+    if record and request.method == "GET":
+        form.classified_readers.data = sorted(record.classified_reader_set)
     if record and request.method == "GET":
         form.version.data = str(record.version)
     if form.validate_on_submit():
@@ -115,6 +118,9 @@ def series(series_id: int | None = None) -> Response | tuple[str, int] | str:
                       "first_total_number", "supplement_numbering", "active"):
             value = getattr(form, field).data
             setattr(record, field, value.strip() if isinstance(value, str) else value)
+        levels = [v.strip() for v in (form.classified_levels.data or "").replace("，", ",").split(",")]
+        record.classified_levels = ",".join(v for v in levels if v)
+        record.classified_readers = ",".join(sorted(form.classified_readers.data or []))
         try:
             db.session.commit()
         except StaleDataError:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, exists, false, literal, or_, true
 
 from workflows.brief import EDITABLE_STATES, TRANSITIONS, Actor, State, Transition, not_author
 from workflows.copy import CLOSED_STATES, COPY_MOVERS, COPY_TRANSITIONS, CopyState, CopyTransition
@@ -68,8 +68,15 @@ def can_read(user: Actor, brief: Any) -> bool:
         # A brief withdrawn while in review stays visible to those who were reviewing it.
         if state is State.WITHDRAWN and brief.submitted_at is not None:
             return True
-    # Published issues are read by every account (archive and classification rules: issue 5).
-    return state in ISSUED_STATES
+    if state not in ISSUED_STATES:
+        return False
+    # Published issues are read by every account, unless the series classifies their 密级.
+    if roles & {Role.ARCHIVIST, Role.ADMIN}:
+        return True
+    series = brief.series
+    if brief.classification and brief.classification in series.classified_level_set:
+        return bool(roles & series.classified_reader_set)
+    return True
 
 
 def readable_clause(user: Actor, brief_cls: Any) -> ColumnElement[bool]:
@@ -79,11 +86,30 @@ def readable_clause(user: Actor, brief_cls: Any) -> ColumnElement[bool]:
     """
     if _is_anonymous(user):
         return false()
-    conditions = [brief_cls.author_id == user.id, brief_cls.state.in_([s.value for s in ISSUED_STATES])]
+    issued = brief_cls.state.in_([s.value for s in ISSUED_STATES])
+    if not user.role_set & {Role.ARCHIVIST, Role.ADMIN}:
+        issued = and_(issued, ~_classified_for(user, brief_cls))
+    conditions = [brief_cls.author_id == user.id, issued]
     if user.role_set & {Role.EDITOR, Role.SIGNER}:
         conditions.append(brief_cls.state.in_([s.value for s in REVIEW_STATES]))
         conditions.append(and_(brief_cls.state == State.WITHDRAWN.value, brief_cls.submitted_at.is_not(None)))
     return or_(*conditions)
+
+
+def _classified_for(user: Actor, brief_cls: Any) -> ColumnElement[bool]:
+    """The brief's series classifies its 密级 and lets none of the user's roles read it."""
+    from models.series import Series  # the SQL twin of can_read needs the series' settings
+
+    def listed(column: Any, value: Any) -> ColumnElement[bool]:
+        return (literal(",") + column + literal(",")).like(literal("%,") + value + literal(",%"))
+
+    allowed = [listed(Series.classified_readers, literal(role)) for role in sorted(user.role_set)]
+    return exists().where(
+        Series.id == brief_cls.series_id,
+        brief_cls.classification != "",
+        listed(Series.classified_levels, brief_cls.classification),
+        ~or_(*allowed) if allowed else true(),
+    )
 
 
 def _check_transition(user: Actor, brief: Any, transition: Transition) -> Decision:
