@@ -13,8 +13,10 @@ from sqlalchemy import select
 
 from archive.importer import files_from_paths, import_batch
 from extensions import db
-from models import Series, User
+from models import Recipient, Series, User
 from publishing.brieffile import parse_brief_file
+from workflows.copy import Medium
+from workflows.distribution import replace_series_list
 from workflows.roles import Role
 from workflows.transitions import apply_transition, create_brief
 
@@ -29,6 +31,20 @@ DEMO_USERS = [
     ("signer", "王志远", [Role.SIGNER]),
     ("archivist", "陈静", [Role.ARCHIVIST]),
     ("admin", "赵敏", [Role.ADMIN]),
+]
+
+# The recipients directory: the leaders named on the 本期专报 line, and the units on the series'
+# default list (报 / 送 / 发) with their copies. (name, title, organisation, category, copies)
+DEMO_RECIPIENTS = [
+    ("王建国", "书记", "中共苏州市委", "专报", 1),
+    ("李明", "代市长", "苏州市人民政府", "专报", 1),
+    ("陈立", "秘书长", "中共苏州市委", "专报", 1),
+    ("赵文华", "副市长", "苏州市人民政府", "专报", 1),
+    ("市委办公室", "", "中共苏州市委", "报", 2),
+    ("市政府办公室", "", "苏州市人民政府", "报", 2),
+    ("市发展和改革委员会", "", "苏州市人民政府", "送", 1),
+    ("市工业和信息化局", "", "苏州市人民政府", "送", 1),
+    ("市科学技术局", "", "苏州市人民政府", "发", 1),
 ]
 
 # Demo briefs and how far each travels: a draft for the drafter, one to review for the
@@ -62,6 +78,15 @@ def load_demo() -> dict[str, str]:
     )
     db.session.add(series)
     db.session.flush()
+    recipients = [
+        Recipient(name=name, title=title, organisation=organisation, category=category, default_copies=copies)
+        for name, title, organisation, category, copies in DEMO_RECIPIENTS
+    ]
+    db.session.add_all(recipients)
+    db.session.flush()
+    replace_series_list(db.session, series.id, [
+        (r.id, r.category, r.default_copies, Medium.PRINTED.value) for r in recipients if r.category != "专报"
+    ])
     db.session.commit()
     past = import_batch(
         db.session, users["archivist"], files_from_paths([DEMO_PAST]),
