@@ -271,20 +271,19 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
+# What a brief's body may contain; rendering/pdf.py cleans with the same lists once more.
+BODY_TAGS = frozenset({
+    "p", "br", "strong", "em", "blockquote", "hr", "a",
+    "h3", "h4", "h5", "h6",
+    "table", "thead", "tbody", "tr", "th", "td",
+})
+BODY_CLASSES = {"h3": {"level-1"}, "h4": {"level-2"}, "h5": {"level-3"}, "h6": {"level-4"}}
+
 _cleaner = nh3.Cleaner(
-    tags={
-        "p", "br", "strong", "em", "blockquote", "hr", "a",
-        "h3", "h4", "h5", "h6",
-        "table", "thead", "tbody", "tr", "th", "td",
-    },
+    tags=set(BODY_TAGS),
     clean_content_tags={"script", "style"},
     attributes={"a": {"href"}},
-    allowed_classes={
-        "h3": {"level-1"},
-        "h4": {"level-2"},
-        "h5": {"level-3"},
-        "h6": {"level-4"},
-    },
+    allowed_classes=BODY_CLASSES,
     attribute_filter=_filter_attribute,
     url_schemes={"http", "https", "mailto"},
     url_relative="deny",

@@ -55,6 +55,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcherResponse
 
 from rendering.fonts import FontSetup, embed_compact_fonts_as_cff, install_compact_subsetting
+from rendering.markdown import BODY_CLASSES, BODY_TAGS
 from rendering.printing import PrintedIssue
 
 __all__ = [
@@ -342,14 +343,10 @@ def _install_faster_compression() -> None:
 # renderer cleans it again with a stricter list (no rel, so no rel="attachment"), so a body
 # built some other way cannot make WeasyPrint fetch or embed anything.
 _body_cleaner = nh3.Cleaner(
-    tags={
-        "p", "br", "strong", "em", "blockquote", "hr", "a",
-        "h3", "h4", "h5", "h6",
-        "table", "thead", "tbody", "tr", "th", "td",
-    },
+    tags=set(BODY_TAGS),
     clean_content_tags={"script", "style"},
     attributes={"a": {"href"}},
-    allowed_classes={"h3": {"level-1"}, "h4": {"level-2"}, "h5": {"level-3"}, "h6": {"level-4"}},
+    allowed_classes=BODY_CLASSES,
     url_schemes={"http", "https", "mailto"},
     url_relative="deny",
     link_rel=None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 from flask import abort
 from flask_login import current_user
@@ -15,6 +15,8 @@ from workflows.policy import READ, Decision, Refusal, can, may
 
 STATUS = {Refusal.NOT_FOUND: 404, Refusal.ROLE: 403, Refusal.OWNERSHIP: 403, Refusal.STATE: 409}
 
+SubjectT = TypeVar("SubjectT", Brief, Copy)
+
 
 def refuse(decision: Decision) -> NoReturn:
     """Answer a refusal with its status and its reason, in the user's language."""
@@ -22,15 +24,19 @@ def refuse(decision: Decision) -> NoReturn:
     abort(error_page(STATUS[decision.refusal], translate(decision.message)))
 
 
-def get_brief(brief_id: int, action: str = READ) -> Brief:
-    """The brief, if it exists and the current user may take `action` on it (else 404/403/409)."""
-    brief = db.session.get(Brief, brief_id)
-    if brief is None:
+def _get_checked(model: type[SubjectT], subject_id: int, action: str) -> SubjectT:
+    """The record, if it exists and the current user may take `action` on it (else 404/403/409)."""
+    subject = db.session.get(model, subject_id)
+    if subject is None:
         abort(404)
-    decision = can(current_user, brief, action)
+    decision = can(current_user, subject, action)
     if not decision:
         refuse(decision)
-    return brief
+    return subject
+
+
+def get_brief(brief_id: int, action: str = READ) -> Brief:
+    return _get_checked(Brief, brief_id, action)
 
 
 def require(action: str) -> None:
@@ -40,11 +46,4 @@ def require(action: str) -> None:
 
 
 def get_copy(copy_id: int, action: str = READ) -> Copy:
-    """The copy, if it exists and the current user may take `action` on it (else 404/403/409)."""
-    copy = db.session.get(Copy, copy_id)
-    if copy is None:
-        abort(404)
-    decision = can(current_user, copy, action)
-    if not decision:
-        refuse(decision)
-    return copy
+    return _get_checked(Copy, copy_id, action)
