@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -153,6 +154,42 @@ def people(app: Flask) -> dict[str, int]:
             ids[name] = user.id
         db.session.commit()
     return ids
+
+
+@pytest.fixture
+def clerk(app: Flask, people: dict[str, int]) -> int:
+    """A 机要员: records dispatch and receipts, nothing else."""
+    with app.app_context():
+        user = User(username="clerk", display_name="机要员小刘", password_hash=_HASH)
+        user.set_roles({"clerk"})
+        db.session.add(user)
+        db.session.commit()
+        return user.id
+
+
+def act_together(app: Flask, user_id: int, brief_ids: list[int], move: Callable[[Any, int], Any]) -> None:
+    """Run `move(actor, brief_id)` for every brief at once, one thread each, released together;
+    re-raise what any of them raised."""
+    barrier = threading.Barrier(len(brief_ids))
+    errors: list[BaseException] = []
+
+    def worker(brief_id: int) -> None:
+        try:
+            with app.app_context():
+                actor = db.session.get(User, user_id)
+                db.session.commit()  # hand the connection back before waiting: the pool holds 15
+                barrier.wait(timeout=60)
+                move(actor, brief_id)
+                db.session.remove()
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(b,)) for b in brief_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -15,8 +14,8 @@ from sqlalchemy import select
 
 from archive.filing import file_issue
 from extensions import db
-from models import AuditEvent, Brief, User
-from tests.conftest import FILES_DIR, fetch
+from models import AuditEvent, Brief
+from tests.conftest import FILES_DIR, act_together, fetch
 from workflows.brief import State
 from workflows.filing import Retention
 
@@ -102,26 +101,8 @@ def test_a_filed_issue_is_frozen(app, make_brief, login_as):
 
 def test_concurrent_filings_get_distinct_gap_free_items(app, make_brief, people):
     ids = [make_brief(State.PUBLISHED, issue_date=date(2026, 5, 1)) for _ in range(10)]
-    barrier = threading.Barrier(len(ids))
-    errors: list[BaseException] = []
-
-    def worker(brief_id: int) -> None:
-        try:
-            with app.app_context():
-                archivist = db.session.get(User, people["archivist"])
-                db.session.commit()
-                barrier.wait(timeout=60)
-                file_issue(db.session, brief_id, archivist, retention=Retention.PERMANENT, fonds="Z001", category="WS")
-                db.session.remove()
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=worker, args=(b,)) for b in ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
+    act_together(app, people["archivist"], ids, lambda archivist, b: file_issue(
+        db.session, b, archivist, retention=Retention.PERMANENT, fonds="Z001", category="WS"))
     assert sorted(fetch(app, b).archive_item for b in ids) == list(range(1, 11))
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Copy, User
-from tests.conftest import _HASH, fetch
+from tests.conftest import fetch
 from workflows.brief import State
 from workflows.copy import CopyState
 from workflows.dispatch import apply_copy_transition
@@ -89,16 +89,6 @@ def fast_render(monkeypatch):
         return _master_cache["pdf"]
 
     monkeypatch.setattr(PdfRenderer, "render", cached)
-
-
-@pytest.fixture
-def clerk(app, people):
-    with app.app_context():
-        user = User(username="clerk", display_name="机要员小刘", password_hash=_HASH)
-        user.set_roles({"clerk"})
-        db.session.add(user)
-        db.session.commit()
-        return user.id
 
 
 def published_copies(app, make_brief, **content) -> tuple[int, list[int]]:

@@ -69,16 +69,6 @@ EXPECTED_ORDER = ["王建国书记", "李明代市长", "陈立秘书长", "市�
                   "市发展改革委", "市工业和信息化局", "各区党政办", "各区党政办", "各区党政办"]
 
 
-@pytest.fixture
-def clerk(app, people):
-    with app.app_context():
-        user = User(username="clerk", display_name="机要员小刘", password_hash=_HASH)
-        user.set_roles({"clerk"})
-        db.session.add(user)
-        db.session.commit()
-        return user.id
-
-
 def copies_of(app, brief_id):
     with app.app_context():
         rows = db.session.scalars(select(Copy).where(Copy.brief_id == brief_id).order_by(Copy.number)).all()

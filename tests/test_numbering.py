@@ -3,7 +3,6 @@ backdating, one past the highest held, gap-free under a race, nothing consumed o
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, date, datetime
 
 import pytest
@@ -13,7 +12,7 @@ from extensions import db
 from models import AuditEvent, Brief, Series, User
 from publishing import pipeline
 from publishing.pipeline import default_issue_date, publish
-from tests.conftest import fetch
+from tests.conftest import act_together, fetch
 from workflows.brief import State
 from workflows.numbering import SupplementNumbering
 from workflows.transitions import InvalidAction
@@ -152,26 +151,8 @@ def _count_events(app, brief_id):
 
 def test_twenty_concurrent_publishes_get_distinct_gap_free_numbers(app, make_brief, people):
     brief_ids = [make_brief(State.SIGNED) for _ in range(20)]
-    barrier = threading.Barrier(len(brief_ids))
-    errors: list[BaseException] = []
-
-    def worker(brief_id: int) -> None:
-        try:
-            with app.app_context():
-                editor = db.session.get(User, people["editor"])
-                db.session.commit()  # hand the connection back before waiting: the pool holds 15
-                barrier.wait(timeout=60)
-                publish(db.session, brief_id, editor, issue_date=date(2026, 6, 1))
-                db.session.remove()
-        except BaseException as error:  # reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=worker, args=(b,)) for b in brief_ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
+    act_together(app, people["editor"], brief_ids,
+                 lambda editor, b: publish(db.session, b, editor, issue_date=date(2026, 6, 1)))
     got = sorted(numbers(app, b)[1:] for b in brief_ids)
     assert [issue for issue, _ in got] == list(range(1, 21))
     assert [total for _, total in got] == list(range(31, 51))
