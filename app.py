@@ -29,9 +29,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     import database
     import i18n
     import security
+    from audittrail import anchors, keys
     from views import auth
 
     database.configure_engine(app)
+    keys.init_keys(app)
+    anchors.init_anchors(app)
     auth.init_login(app, login_manager)
     i18n.init_babel(app, babel)
     security.init_security(app)

@@ -21,6 +21,12 @@ ENVIRONMENT: dict[str, type] = {
     "CANYUE_FONTS_DIR": str,
     "CANYUE_FONDS_CODE": str,
     "CANYUE_RECEIPT_OVERDUE_DAYS": int,
+    "CANYUE_AUDIT_KEYS": str,
+    "CANYUE_AUDIT_KEY_ID": str,
+    "CANYUE_AUDIT_KEYS_FILE": str,
+    "CANYUE_AUDIT_ANCHOR_FILE": str,
+    "CANYUE_MAX_PRINT_RUN": int,
+    "CANYUE_ISSUE_DATE_HORIZON_DAYS": int,
 }
 
 
@@ -68,6 +74,18 @@ class DefaultConfig:
 
     # Distribution: a dispatched copy not signed for after this many days is overdue.
     CANYUE_RECEIPT_OVERDUE_DAYS = 7
+    # A publish makes at most this many copies, so that it finishes well within a worker's timeout.
+    CANYUE_MAX_PRINT_RUN = 2000
+    # An issue date further ahead than this is a typing error (publish and import refuse it).
+    CANYUE_ISSUE_DATE_HORIZON_DAYS = 31
+
+    # The audit trail's keys (audittrail/keys.py): instance/audit-keys.json unless given here
+    # as {"key id": "hex secret"} with the current id. Never in the database or a backup.
+    CANYUE_AUDIT_KEYS: dict[str, str] | str | None = None
+    CANYUE_AUDIT_KEY_ID: str | None = None
+    CANYUE_AUDIT_KEYS_FILE: str | None = None
+    # The anchors of the audit trail, outside the database: instance/audit-anchors.log unless set.
+    CANYUE_AUDIT_ANCHOR_FILE: str | None = None
 
 
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:

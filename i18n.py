@@ -18,9 +18,12 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def translate(message: str) -> str:
-    """Translate a text marked with workflows.i18n.N_ (kept free of Flask)."""
-    return gettext(message) if message else message
+def translate(message: str | Exception) -> str:
+    """Translate a text marked with workflows.i18n.N_ (kept free of Flask), or the message of
+    an exception raised with one (and its `params`, if it has any)."""
+    params = getattr(message, "params", None) or {}
+    text = str(message)
+    return gettext(text, **params) if text else text
 
 
 def init_babel(app: Flask, babel: Babel) -> None:

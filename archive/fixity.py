@@ -1,7 +1,9 @@
-"""Fixity: every stored file's SHA-256 recomputed against its record."""
+"""Fixity: every stored file's SHA-256 recomputed against its record, and the repair of
+what dead publishes left behind."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -9,7 +11,10 @@ from sqlalchemy.orm import Session
 
 from models import StoredFile
 from models.types import utcnow
-from publishing.storage import FileStore, FixityError, sha256_of
+from publishing.storage import FileStore, FixityError
+
+# A file younger than this may belong to a publish still in progress: repair leaves it.
+REPAIR_MIN_AGE_SECONDS = 3600
 
 
 @dataclass
@@ -18,34 +23,46 @@ class FixityReport:
     missing: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
+    quarantined: list[tuple[str, str]] = field(default_factory=list)  # (from, to)
+    left_young: list[str] = field(default_factory=list)  # unreferenced, but too recent to touch
 
     @property
     def ok(self) -> bool:
         return not (self.missing or self.changed or self.unexpected)
 
 
-def verify_store(session: Session, store: FileStore) -> FixityReport:
-    """Check every recorded file and look for files nobody recorded; remember each result."""
+def verify_store(session: Session, store: FileStore, *, repair: bool = False) -> FixityReport:
+    """Check every recorded file and look for files no row names; remember each result.
+
+    With `repair`, files no row references and older than an hour (so never those of a
+    publish in progress) are moved to the store's quarantine folder; a referenced file is
+    never touched. What repair moved is no longer reported as unexpected.
+    """
     report = FixityReport()
     now = utcnow()
-    recorded = set()
     for stored in session.scalars(select(StoredFile).order_by(StoredFile.id)):
-        recorded.add(stored.path)
         report.checked += 1
-        path = store.root / stored.path
+        actual = store.sha256_of_file(stored.path)
         problem = None
-        if not path.is_file():
+        if actual is None:
             problem = "missing"
             report.missing.append(stored.path)
-        elif sha256_of(path.read_bytes()) != stored.sha256:
+        elif actual != stored.sha256:
             problem = "changed"
             report.changed.append(stored.path)
         stored.checked_at, stored.check_ok, stored.check_problem = now, problem is None, problem
-    if store.root.is_dir():
-        for path in sorted(p for p in store.root.rglob("*") if p.is_file()):
-            relative = path.relative_to(store.root).as_posix()
-            if relative not in recorded:
-                report.unexpected.append(relative)
+    # Read the store after the rows: a file committed meanwhile is young, and so left alone.
+    referenced = set(session.scalars(select(StoredFile.path)))
+    clock = time.time()
+    for found in store.walk():
+        if found.path in referenced:
+            continue
+        if repair and clock - found.modified > REPAIR_MIN_AGE_SECONDS:
+            report.quarantined.append((found.path, store.quarantine(found.path, when=now)))
+        else:
+            report.unexpected.append(found.path)
+            if repair:
+                report.left_young.append(found.path)
     return report
 
 

@@ -18,15 +18,25 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from flask import current_app
+
 from archive.filing import assign_archive_code, lock_sequence
-from models import Brief, Revision, Series
+from models import Brief, Revision, Series, StoredFile
 from models.types import utcnow
 from publishing.brieffile import BriefFileError, parse_brief_file
-from publishing.pipeline import PublishContext, lock_series_numbering, render_master, run_steps, store_master
+from publishing.pipeline import (
+    PublishContext,
+    discard_unreferenced,
+    lock_series_numbering,
+    master_name,
+    render_master,
+)
+from publishing.services import file_store
 from rendering.pdf import RenderedPdf
+from workflows.audit import GENESIS
 from workflows.brief import State
 from workflows.filing import Retention
-from workflows.numbering import sequence_for
+from workflows.numbering import EARLIEST_YEAR, MAX_ISSUE_NUMBER, MAX_TOTAL_NUMBER, horizon_error, sequence_for
 from workflows.transitions import record_event
 
 
@@ -80,14 +90,38 @@ def import_issue(
     issue_date = _required(meta, "date", "the issue date")
     if not content["body"].strip():
         raise ImportRefused("the body is empty")
+    error = horizon_error(issue_date, utcnow().date(), current_app.config["CANYUE_ISSUE_DATE_HORIZON_DAYS"])
+    if error:
+        raise ImportRefused(f"the date {issue_date} is refused: "
+                            f"{error % {'days': current_app.config['CANYUE_ISSUE_DATE_HORIZON_DAYS'], 'year': EARLIEST_YEAR}}")
+    for value, what, highest in ((issue, "issue (期号)", MAX_ISSUE_NUMBER), (total, "total (总期号)", MAX_TOTAL_NUMBER)):
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= highest:
+            raise ImportRefused(f"'{what}' must be a whole number from 1 to {highest}, not {value!r}")
     pages = _pdf_pages(pdf) if pdf is not None else None
     session.rollback()
     series = session.scalar(select(Series).where(Series.name == series_name))
     if series is None:
         raise ImportRefused(f"there is no series named {series_name!r}")
+    sequence = sequence_for(series.numbering_rules, content["supplement"])
+    printed = dict(
+        **content,
+        editor_name=str(meta["editor"]) if meta.get("editor") else None,
+        signer_name=str(meta["signer"]) if meta.get("signer") else None,
+        issue_date=issue_date, issue_year=issue_date.year, issue_number=issue, total_number=total,
+        number_sequence=sequence.value, print_run=meta.get("copies"),
+    )
+    # Render before any lock is taken (nobody waits for it): a brief that is never added to
+    # the session, whose head before the import event is the chain's start.
+    ctx = PublishContext(session, Brief(series=series, **printed), series, actor, issue_date, head_before=GENESIS)
+    if pdf is None:
+        render_master(ctx)
+    else:
+        ctx.pdf = RenderedPdf(pdf, pages or 1)
+    assert ctx.pdf is not None
+    blob = file_store().put(ctx.pdf.data)
+    written = [blob.path]
     try:
         lock_series_numbering(session, series.id)
-        sequence = sequence_for(series.numbering_rules, content["supplement"])
         clash = session.scalar(select(Brief.id).where(
             Brief.series_id == series.id, Brief.number_sequence == sequence.value,
             ((Brief.issue_year == issue_date.year) & (Brief.issue_number == issue)) | (Brief.total_number == total),
@@ -101,33 +135,28 @@ def import_issue(
         sequence_lock = lock_sequence(session, fonds, issue_date.year, Retention(series.default_retention))
         brief = Brief(
             series_id=series.id, author_id=actor.id, state=State.ARCHIVED.value, created_at=now, revision_number=1,
-            **content,
-            editor_name=str(meta["editor"]) if meta.get("editor") else None,
-            signer_name=str(meta["signer"]) if meta.get("signer") else None,
-            issue_date=issue_date, issue_year=issue_date.year, issue_number=issue, total_number=total,
-            number_sequence=sequence.value, print_run=meta.get("copies"), provenance=provenance,
-            archived_by_id=actor.id, archived_at=now,
+            **printed, provenance=provenance, archived_by_id=actor.id, archived_at=now,
         )
         assign_archive_code(session, brief, sequence_lock, category)  # before the brief is flushed
         session.add(brief)
         session.add(Revision(brief=brief, number=1, created_by_id=actor.id, created_at=now,
                              state=State.ARCHIVED.value, **content))
         session.flush()
-        record_event(session, brief, "import", actor, from_state=None, to_state=State.ARCHIVED.value,
-                     reason=provenance, now=now)
-    except BaseException:
+        event = record_event(session, brief, "import", actor, from_state=None, to_state=State.ARCHIVED.value,
+                             reason=provenance, now=now)
+        session.add(StoredFile(
+            brief_id=brief.id, kind="master", path=blob.path, name=master_name(brief), sha256=blob.sha256,
+            size=blob.size, pages=ctx.pdf.pages, event_seq=event.seq if pdf is None else None,
+        ))
+        session.flush()
+        session.commit()
+    except BaseException as error:
         session.rollback()
+        discard_unreferenced(session, written)
+        session.rollback()
+        if isinstance(error, IntegrityError):
+            raise ImportRefused(f"it conflicts with an issue already held: {error.orig}") from error
         raise
-    ctx = PublishContext(session, brief, series, actor, issue_date)
-    if pdf is not None:
-        ctx.pdf = RenderedPdf(pdf, pages or 1)
-        steps = [store_master]
-    else:
-        steps = [render_master, store_master]
-    try:
-        run_steps(ctx, steps)
-    except IntegrityError as error:
-        raise ImportRefused(f"it conflicts with an issue already held: {error.orig}") from error
     return ImportOutcome(name, brief.id, brief.archive_code)
 
 

@@ -25,15 +25,20 @@ def cli() -> None:
 
 
 @cli.command("verify")
-def verify() -> None:
+@click.option("--repair", is_flag=True,
+              help="Quarantine files that no record names and that are older than an hour.")
+def verify(repair: bool) -> None:
     """Recompute every stored file's SHA-256; report missing, changed and unexpected files."""
-    report = verify_store(db.session, file_store())
+    report = verify_store(db.session, file_store(), repair=repair)
     db.session.commit()
+    for source, target in report.quarantined:
+        click.echo(f"quarantined: {source} -> {target}")
     for kind, paths in (("missing", report.missing), ("changed", report.changed), ("unexpected", report.unexpected)):
         for path in paths:
-            click.echo(f"{kind}: {path}")
+            suffix = " (less than an hour old: left alone)" if path in report.left_young else ""
+            click.echo(f"{kind}: {path}{suffix}")
     click.echo(f"{report.checked} files checked; {len(report.missing)} missing, {len(report.changed)} changed, "
-               f"{len(report.unexpected)} unexpected")
+               f"{len(report.unexpected)} unexpected" + (f", {len(report.quarantined)} quarantined" if repair else ""))
     if not report.ok:
         raise SystemExit(1)
 

@@ -1,7 +1,7 @@
 """The database models: typed SQLAlchemy 2 mappings through Flask-SQLAlchemy."""
 
 from models.archive import ArchiveSequence
-from models.audit import AuditEvent
+from models.audit import AuditChain, AuditEvent
 from models.brief import Brief, Revision
 from models.distribution import (
     Copy,
@@ -17,6 +17,6 @@ from models.series import Series
 from models.user import User, UserRole
 
 __all__ = [
-    "ArchiveSequence", "AuditEvent", "Brief", "Copy", "DistributionEntry", "DistributionRecall", "DownloadLink",
+    "ArchiveSequence", "AuditChain", "AuditEvent", "Brief", "Copy", "DistributionEntry", "DistributionRecall", "DownloadLink",
     "DownloadLog", "Recipient", "Revision", "Series", "SeriesDistribution", "StoredFile", "User", "UserRole",
 ]

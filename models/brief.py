@@ -142,7 +142,9 @@ class Brief(Base):
         back_populates="brief", order_by="Revision.number", cascade="all, delete-orphan"
     )
     master: Mapped[StoredFile | None] = relationship(
-        primaryjoin="and_(StoredFile.brief_id == Brief.id, StoredFile.kind == 'master')",
+        # The current one: a correction supersedes a master, never deletes it.
+        primaryjoin="and_(StoredFile.brief_id == Brief.id, StoredFile.kind == 'master', "
+                    "StoredFile.superseded_by_id.is_(None))",
         viewonly=True, uselist=False,
     )
 

@@ -196,7 +196,8 @@ class Copy(Base):
     brief: Mapped[Brief] = relationship()
     recipient: Mapped[Recipient | None] = relationship()
     stored_file: Mapped[StoredFile | None] = relationship(
-        primaryjoin="and_(StoredFile.copy_id == Copy.id, StoredFile.kind == 'copy')",
+        primaryjoin="and_(StoredFile.copy_id == Copy.id, StoredFile.kind == 'copy', "
+                    "StoredFile.superseded_by_id.is_(None))",
         viewonly=True, uselist=False,
     )
 

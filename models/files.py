@@ -10,7 +10,11 @@ from models.types import UTCDateTime, utcnow
 
 
 class StoredFile(Base):
-    """A file Canyue wrote under its file store, with the fixity recorded at creation."""
+    """A file of the archive: only such a row makes a stored file part of it.
+
+    `path` is where the file store keeps it, named by its SHA-256 (publishing/storage.py);
+    `name` is the readable name it is downloaded and exported under. A file replaced by a
+    correction stays, linked to its successor."""
 
     __tablename__ = "stored_file"
     __table_args__ = (
@@ -23,12 +27,18 @@ class StoredFile(Base):
     brief_id: Mapped[int] = mapped_column(ForeignKey("brief.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # master: the archival PDF of an issue; copy: a numbered copy
     copy_id: Mapped[int | None] = mapped_column(ForeignKey("issue_copy.id"), index=True)
-    # Relative to the file store's root; files are never overwritten.
-    path: Mapped[str] = mapped_column(String(300), unique=True)
+    # Relative to the file store's root; files are never overwritten or renamed.
+    path: Mapped[str] = mapped_column(String(300), index=True)
+    name: Mapped[str] = mapped_column(String(300))  # issues/<series>/<year>/<sequence>-<期号>-<总期号>.pdf
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int]
     pages: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The brief's audit event this file was made for: a master carries that event's
+    # prev_hash (the brief's head before it) as `canyue-audit-head`, which audit verify checks.
+    event_seq: Mapped[int | None]
+    # Set when a correction replaced this file; the file itself stays.
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
     # The last fixity check (archive verify): when, whether it matched, what was wrong.
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     check_ok: Mapped[bool | None]

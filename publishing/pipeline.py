@@ -1,36 +1,51 @@
 """Publishing is one pipeline (DESIGN.md, "Publishing is one pipeline").
 
-`publish` takes the series' numbering lock, runs the steps in order and commits; if any
-step fails, everything rolls back: no number consumed, no file left, the brief still
-`signed`. Later features add steps to `STEPS` (render and store the PDF, create the
-numbered copies); they do not write a second path. A step that writes files registers a cleanup,
-run on rollback.
+`publish` runs in two parts. PREPARE_STEPS plan the numbers the brief will get, render the
+archival master, stamp the numbered copies and store them all (content-addressed), outside
+any write transaction, so that nobody waits for a render. COMMIT_STEPS then run under the
+series' numbering lock: the numbers, the brief's state and version and its copies are
+checked again, the move and the rows that make the files part of the archive are written,
+and the unit commits in milliseconds. If another publish took the numbers meanwhile, the
+files are made again. If any step fails, everything rolls back: no number consumed, no row
+written, the files of the attempt removed, the brief still `signed`. Later features add
+steps to these lists; they do not write a second path.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
-from pathlib import Path
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from flask import current_app
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from models import Brief, Copy, Series, StoredFile
+from models import AuditEvent, Brief, Copy, Series, StoredFile
 from models.types import utcnow
 from publishing.brieffile import brief_as_file
 from publishing.services import file_store, pdf_renderer
 from publishing.stamping import Stamper, copy_mark, outline_font_for
+from publishing.storage import Blob
+from publishing.turns import TurnTimeout, publishing_turn
 from rendering.printing import printed_issue_from_brief
+from workflows.audit import GENESIS
 from workflows.copy import CopyState
 from workflows.distribution import PlannedCopy, plan_copies
 from workflows.i18n import N_
-from workflows.numbering import IssueNumbers, backdating_error, local_date, next_numbers, sequence_for
-from workflows.transitions import InvalidAction, apply_transition, begin_locked_move
+from workflows.numbering import (
+    EARLIEST_YEAR,
+    IssueNumbers,
+    backdating_error,
+    horizon_error,
+    local_date,
+    next_numbers,
+    numbers_error,
+    sequence_for,
+)
+from workflows.transitions import InvalidAction, apply_transition, begin_locked_move, check_move
 
 if TYPE_CHECKING:
     from rendering.pdf import RenderedPdf
@@ -38,6 +53,11 @@ if TYPE_CHECKING:
 
 class PublishError(Exception):
     """A step failed; the message (marked for translation) is for the editor, and nothing was kept."""
+
+
+class NumbersMoved(Exception):
+    """Between rendering and committing, another publish took the numbers (or the brief's list
+    changed): render again."""
 
 
 @dataclass
@@ -48,9 +68,16 @@ class PublishContext:
     actor: Any
     issue_date: date
     numbers: IssueNumbers | None = None
-    pdf: RenderedPdf | None = None
-    cleanups: list[Callable[[], None]] = field(default_factory=list)
     planned: list[PlannedCopy] = field(default_factory=list)  # the copies to make (settle_print_run)
+    version: int | None = None  # the brief's version the files were made from
+    published_at: datetime | None = None
+    head_before: str | None = None  # the brief's audit head before the move, printed in the PDF
+    event_seq: int | None = None  # that move's event, whose prev_hash the PDF carries
+    pdf: RenderedPdf | None = None
+    stamped: list[bytes] = field(default_factory=list)  # the copies' PDFs, in 份号 order
+    master_blob: Blob | None = None
+    copy_blobs: list[Blob] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)  # stored by this attempt: discarded if it fails
 
 
 Step = Callable[[PublishContext], None]
@@ -67,39 +94,66 @@ def lock_series_numbering(session: Session, series_id: int) -> None:
     )
 
 
-def allocate_numbers(ctx: PublishContext) -> None:
-    session, brief, series = ctx.session, ctx.brief, ctx.series
+def next_numbers_for(session: Session, brief: Brief, issue_date: date) -> IssueNumbers:
+    """The numbers `brief` would get on `issue_date`, from the numbers held now; refuses a date
+    outside the guard rails (workflows.numbering)."""
+    series = brief.series
     latest = session.scalar(
-        select(func.max(Brief.issue_date)).where(Brief.series_id == series.id, Brief.issue_date.is_not(None))
+        select(func.max(Brief.issue_date)).where(Brief.series_id == series.id, Brief.issue_date.is_not(None),
+                                                 Brief.id != brief.id)
     )
-    error = backdating_error(ctx.issue_date, latest)
+    error = backdating_error(issue_date, latest) or horizon_error(
+        issue_date, local_date(utcnow(), series.timezone), current_app.config["CANYUE_ISSUE_DATE_HORIZON_DAYS"])
     if error:
-        raise InvalidAction(error)
+        raise InvalidAction(error, days=current_app.config["CANYUE_ISSUE_DATE_HORIZON_DAYS"], year=EARLIEST_YEAR)
     rules = series.numbering_rules
     sequence = sequence_for(rules, brief.supplement)
-    held = (Brief.series_id == series.id) & (Brief.number_sequence == sequence.value)
+    held = (Brief.series_id == series.id) & (Brief.number_sequence == sequence.value) & (Brief.id != brief.id)
     highest_issue = session.scalar(
-        select(func.max(Brief.issue_number)).where(held, Brief.issue_year == ctx.issue_date.year)
+        select(func.max(Brief.issue_number)).where(held, Brief.issue_year == issue_date.year)
     )
     highest_total = session.scalar(select(func.max(Brief.total_number)).where(held))
-    ctx.numbers = next_numbers(rules, sequence, ctx.issue_date, highest_issue, highest_total)
-    brief.number_sequence = sequence.value
-    brief.issue_year = ctx.numbers.year
-    brief.issue_number = ctx.numbers.issue
-    brief.total_number = ctx.numbers.total
-    brief.issue_date = ctx.issue_date
+    numbers = next_numbers(rules, sequence, issue_date, highest_issue, highest_total)
+    error = numbers_error(numbers)
+    if error:
+        raise InvalidAction(error)
+    return numbers
+
+
+def _set_numbers(brief: Brief, numbers: IssueNumbers, issue_date: date) -> None:
+    brief.number_sequence = numbers.sequence.value
+    brief.issue_year = numbers.year
+    brief.issue_number = numbers.issue
+    brief.total_number = numbers.total
+    brief.issue_date = issue_date
+
+
+# --- before the lock: plan, render, stamp and store ----------------------------------------
+
+
+def plan_numbers(ctx: PublishContext) -> None:
+    """The numbers as they stand now, and the moment of publication, set on the brief in
+    memory only (the session is rolled back before the lock is taken)."""
+    ctx.version = ctx.brief.version
+    ctx.head_before = ctx.brief.audit_head
+    ctx.numbers = next_numbers_for(ctx.session, ctx.brief, ctx.issue_date)
+    _set_numbers(ctx.brief, ctx.numbers, ctx.issue_date)
+    ctx.published_at = utcnow()
+    ctx.brief.published_by_id = ctx.actor.id
+    ctx.brief.published_at = ctx.published_at
 
 
 def settle_print_run(ctx: PublishContext) -> None:
     """共印 N 份 is the number of copies the distribution list makes (workflows.distribution:
     the list's copy counts, or the series' default print run for a brief without a list).
-    Settled before the render, since the master prints it; `create_copies` makes them."""
+    Settled before the render, since the master prints it; capped, so that a publish always
+    finishes within a worker's timeout."""
     ctx.planned = plan_copies(ctx.session, ctx.brief)
+    cap = current_app.config["CANYUE_MAX_PRINT_RUN"]
+    if len(ctx.planned) > cap:
+        raise InvalidAction(N_("The distribution list makes more copies than one publication may print "
+                               "(at most %(cap)d); lower the copy counts."), cap=cap)
     ctx.brief.print_run = len(ctx.planned)
-
-
-def record_publication(ctx: PublishContext) -> None:
-    apply_transition(ctx.session, ctx.brief, "publish", ctx.actor)
 
 
 def approval_record(brief: Brief) -> dict[str, Any]:
@@ -131,61 +185,116 @@ def approval_record(brief: Brief) -> dict[str, Any]:
 
 def render_master(ctx: PublishContext) -> None:
     """The archival master: PDF/A-3 with the brief's source and approval record attached,
-    the audit chain's head in its metadata, and the 份号 place left blank."""
+    the brief's audit head before this move in its metadata, and the 份号 place left blank."""
     from rendering.pdf import PdfAttachment
 
     brief = ctx.brief
+    record = {**approval_record(brief), "audit_head": ctx.head_before}
     attachments = [
         PdfAttachment("brief.md", brief_as_file(brief).encode(), "The brief as a file (Markdown + front matter)",
                       "text/markdown"),
-        PdfAttachment("record.json", json.dumps(approval_record(brief), ensure_ascii=False, indent=2).encode(),
+        PdfAttachment("record.json", json.dumps(record, ensure_ascii=False, indent=2).encode(),
                       "Approval and publication record", "application/json"),
     ]
     try:
         ctx.pdf = pdf_renderer().render(
             printed_issue_from_brief(brief, specimen=False),
             attachments=attachments,
-            extra_metadata={"canyue-audit-head": brief.audit_head or ""},
+            extra_metadata={"canyue-audit-head": ctx.head_before or GENESIS},
         )
     except Exception as error:
         raise PublishError(N_("The archival PDF could not be produced, so nothing was published.")) from error
 
 
-def master_path(brief: Brief) -> str:
-    """instance/files/issues/<series>/<year>/<sequence>-<期号>-<总期号>.pdf"""
+def master_name(brief: Brief) -> str:
+    """issues/<series>/<year>/<sequence>-<期号>-<总期号>.pdf: how the master is downloaded and
+    exported (the store names it by its SHA-256)."""
     return (
         f"issues/{brief.series_id}/{brief.issue_year}/"
         f"{brief.number_sequence}-{brief.issue_number:03d}-{brief.total_number:04d}.pdf"
     )
 
 
-def store_master(ctx: PublishContext) -> None:
-    assert ctx.pdf is not None
-    store, path = file_store(), master_path(ctx.brief)
-    try:
-        blob = store.write_new(path, ctx.pdf.data)
-    except Exception as error:
-        raise PublishError(N_("The archival PDF could not be stored, so nothing was published.")) from error
-    ctx.cleanups.append(lambda: store.delete(path))
-    ctx.session.add(StoredFile(
-        brief_id=ctx.brief.id, kind="master", path=blob.path, sha256=blob.sha256, size=blob.size,
-        pages=ctx.pdf.pages,
-    ))
+def copy_name(brief: Brief, number: int) -> str:
+    return f"{master_name(brief).removesuffix('.pdf')}/copy-{number:06d}.pdf"
 
 
-def create_copies(ctx: PublishContext) -> None:
+def stamp_copies(ctx: PublishContext) -> None:
     """One copy per planned item, numbered 000001… in list order, each stamped from the master
-    (publishing/stamping.py: its 份号 in the blank place, its recipient in the margin) and
-    stored beside it with its own SHA-256; the master itself is left as it is. The rows go in
-    as two bulk inserts and the files are written by a few threads (fsync dominates), so 30
-    copies cost a fraction of the render."""
+    (publishing/stamping.py: its 份号 in the blank place, its recipient in the margin); the
+    master itself is left as it is."""
     assert ctx.pdf is not None
-    brief, session = ctx.brief, ctx.session
     try:
         stamper = Stamper(ctx.pdf.data, outline_font_for(pdf_renderer().fonts))
+        ctx.stamped = [
+            stamper.stamp(f"{p.number:06d}", copy_mark(f"{p.number:06d}", p.label, p.organisation, p.recipient_id,
+                                                       "机动"))
+            for p in ctx.planned
+        ]
     except Exception as error:
         raise PublishError(N_("The numbered copies could not be made, so nothing was published.")) from error
+
+
+def store_files(ctx: PublishContext) -> None:
+    """Write the master and the copies into the store, named by their SHA-256. Until a row
+    names them (record_files) they are not part of the archive: if this publish dies before
+    its commit, they are orphans that nothing needs and `archive verify --repair` clears."""
+    assert ctx.pdf is not None
+    store = file_store()
+    try:
+        ctx.master_blob = store.put(ctx.pdf.data)
+        ctx.written.append(ctx.master_blob.path)
+    except Exception as error:
+        raise PublishError(N_("The archival PDF could not be stored, so nothing was published.")) from error
+    try:
+        ctx.copy_blobs = store.put_many(ctx.stamped)
+        ctx.written.extend(blob.path for blob in ctx.copy_blobs)
+    except Exception as error:
+        raise PublishError(N_("The numbered copies could not be stored, so nothing was published.")) from error
+    ctx.stamped = []  # up to 2,000 PDFs: let them go before the commit
+
+
+# --- under the lock: check, record, commit ------------------------------------------------------
+
+
+def take_numbers(ctx: PublishContext) -> None:
+    """Under the numbering lock: the numbers planned must still be the next ones, and the
+    copies the same, else everything is made again for the numbers as they are now."""
+    brief = ctx.brief
+    if ctx.version is not None and brief.version != ctx.version:
+        raise NumbersMoved()
+    numbers = next_numbers_for(ctx.session, brief, ctx.issue_date)
+    if ctx.numbers is not None and numbers != ctx.numbers:
+        raise NumbersMoved()
+    ctx.numbers = numbers
+    _set_numbers(brief, numbers, ctx.issue_date)
+    planned = plan_copies(ctx.session, brief)
+    if ctx.planned and planned != ctx.planned:
+        raise NumbersMoved()
+    ctx.planned = planned
+    brief.print_run = len(planned)
+
+
+def record_publication(ctx: PublishContext) -> None:
+    event = apply_transition(ctx.session, ctx.brief, "publish", ctx.actor, now=ctx.published_at)
+    if ctx.head_before is not None and event.prev_hash != ctx.head_before:
+        raise NumbersMoved()  # the PDF would print another head than the trail holds
+    ctx.event_seq = event.seq
+
+
+def record_files(ctx: PublishContext) -> None:
+    """The rows that make the stored files part of the archive, and the copies they are of:
+    two bulk inserts, so that a print run of 2,000 commits in milliseconds."""
+    brief, session = ctx.brief, ctx.session
     now = utcnow()
+    if ctx.master_blob is not None:
+        assert ctx.pdf is not None
+        session.add(StoredFile(
+            brief_id=brief.id, kind="master", path=ctx.master_blob.path, name=master_name(brief),
+            sha256=ctx.master_blob.sha256, size=ctx.master_blob.size, pages=ctx.pdf.pages, event_seq=ctx.event_seq,
+        ))
+    if not ctx.planned:
+        return
     copy_ids = session.scalars(insert(Copy).returning(Copy.id, sort_by_parameter_order=True), [
         {"brief_id": brief.id, "number": p.number, "state": CopyState.PRINTED.value, "medium": p.medium,
          "recipient_id": p.recipient_id, "category": p.category, "recipient_label": p.label, "recipient_name": p.name,
@@ -193,43 +302,22 @@ def create_copies(ctx: PublishContext) -> None:
          "version": 1}
         for p in ctx.planned
     ]).all()
-    store, folder = file_store(), master_path(brief).removesuffix(".pdf")
-    ctx.cleanups.append(lambda: _remove_empty_dir(store.root / folder))
-    try:  # stamp them all first: stamping is Python, and would contend with the writers
-        stamped = []
-        for planned, copy_id in zip(ctx.planned, copy_ids):
-            serial = f"{planned.number:06d}"
-            mark = copy_mark(serial, planned.label, planned.organisation, planned.recipient_id, "机动")
-            stamped.append((copy_id, f"{folder}/copy-{serial}.pdf", stamper.stamp(serial, mark)))
-    except Exception as error:
-        raise PublishError(N_("The numbered copies could not be made, so nothing was published.")) from error
-    with ThreadPoolExecutor(max_workers=min(8, len(stamped) or 1), thread_name_prefix="canyue-copies") as pool:
-        writes = [(copy_id, path, pool.submit(store.write_new, path, data)) for copy_id, path, data in stamped]
-    del stamped
-    rows, unstored = [], None
-    for copy_id, path, done in writes:
-        try:
-            blob = done.result()
-        except Exception as error:  # never delete what this step did not write (a file in the way)
-            unstored = unstored or error
-            continue
-        ctx.cleanups.append(lambda path=path: store.delete(path))
-        rows.append({"brief_id": brief.id, "kind": "copy", "copy_id": copy_id, "path": blob.path,
-                     "sha256": blob.sha256, "size": blob.size, "pages": ctx.pdf.pages, "created_at": now})
-    if unstored is not None:
-        raise PublishError(N_("The numbered copies could not be stored, so nothing was published.")) from unstored
-    session.execute(insert(StoredFile), rows)
+    if ctx.copy_blobs:
+        assert ctx.pdf is not None and len(ctx.copy_blobs) == len(ctx.planned)
+        session.execute(insert(StoredFile), [
+            {"brief_id": brief.id, "kind": "copy", "copy_id": copy_id, "path": blob.path,
+             "name": copy_name(brief, p.number), "sha256": blob.sha256, "size": blob.size, "pages": ctx.pdf.pages,
+             "created_at": now}
+            for p, copy_id, blob in zip(ctx.planned, copy_ids, ctx.copy_blobs)
+        ])
 
 
-def _remove_empty_dir(folder: Path) -> None:
-    try:
-        folder.rmdir()
-    except OSError:
-        pass  # not empty, or never made
-
-
-STEPS: list[Step] = [allocate_numbers, settle_print_run, record_publication, render_master, store_master, create_copies]
-ARCHIVAL_STEPS: list[Step] = [render_master, store_master]
+# Outside any write transaction: nobody waits while these run (the render takes ~0.5 s, a
+# large print run a few seconds). Under the series' numbering lock: these take milliseconds.
+PREPARE_STEPS: list[Step] = [plan_numbers, settle_print_run, render_master, stamp_copies, store_files]
+COMMIT_STEPS: list[Step] = [take_numbers, record_publication, record_files]
+# If other publishes keep taking the numbers first, give up after this many renders.
+ATTEMPTS = 3
 
 
 def default_issue_date(brief: Brief) -> date | None:
@@ -239,18 +327,16 @@ def default_issue_date(brief: Brief) -> date | None:
     return local_date(brief.signed_at, brief.series.timezone)
 
 
-def run_steps(ctx: PublishContext, steps: list[Step]) -> None:
-    """Run `steps` as one unit: commit, or roll back and undo what the steps wrote to disk."""
-    try:
-        for step in steps:
-            step(ctx)
-        ctx.session.flush()
-        ctx.session.commit()
-    except BaseException:
-        ctx.session.rollback()
-        for cleanup in reversed(ctx.cleanups):
-            cleanup()
-        raise
+def discard_unreferenced(session: Session, paths: list[str]) -> None:
+    """Remove what a failed attempt stored, unless a row names it (a byte-identical file that
+    an earlier publish or import keeps)."""
+    if not paths:
+        return
+    store = file_store()
+    referenced = set(session.scalars(select(StoredFile.path).where(StoredFile.path.in_(paths))))
+    for path in paths:
+        if path not in referenced:
+            store.discard(path)
 
 
 def publish(
@@ -260,23 +346,109 @@ def publish(
     *,
     issue_date: date | None = None,
     expected_version: int | None = None,
-    steps: list[Step] | None = None,
+    prepare: list[Step] | None = None,
+    commit: list[Step] | None = None,
 ) -> Brief:
-    """Publish a signed brief as one unit, committing on success."""
-    brief, _ = begin_locked_move(
-        session, brief_id, actor, "publish", lambda b: lock_series_numbering(session, b.series_id),
-        expected_version=expected_version,
-    )
-    chosen_date = issue_date or default_issue_date(brief)
-    assert chosen_date is not None  # a signed brief has signed_at (check constraint)
-    run_steps(PublishContext(session, brief, brief.series, actor, chosen_date), steps if steps is not None else STEPS)
-    return brief
+    """Publish a signed brief as one unit, committing on success.
+
+    Everything slow happens first, outside any write transaction, for the numbers the brief
+    will get; then, under the series' numbering lock, the numbers, the brief's state and
+    version are checked again and the rows written and committed. If another publish took
+    the numbers meanwhile, the files are made again (at most ATTEMPTS times). Any failure
+    rolls back: no number used, no row written, the files of the attempt removed.
+    """
+    prepare = PREPARE_STEPS if prepare is None else prepare
+    commit = COMMIT_STEPS if commit is None else commit
+    session.rollback()
+    brief = session.get(Brief, brief_id)
+    if brief is None:
+        raise LookupError(brief_id)
+    check_move(actor, brief, "publish", expected_version)  # refuse before waiting for a turn
+    series_id = brief.series_id
+    session.rollback()
+    try:
+        with publishing_turn(session.get_bind(), series_id):
+            return _publish_in_turn(session, brief_id, actor, issue_date, expected_version, prepare, commit)
+    except TurnTimeout:
+        raise PublishError(N_("Another issue of this series is being published and is taking long; nothing was "
+                              "published. Please try again in a minute.")) from None
+
+
+def _publish_in_turn(session: Session, brief_id: int, actor: Any, issue_date: date | None,
+                     expected_version: int | None, prepare: list[Step], commit: list[Step]) -> Brief:
+    for _ in range(ATTEMPTS):
+        session.rollback()
+        brief = session.get(Brief, brief_id, populate_existing=True)
+        if brief is None:
+            raise LookupError(brief_id)
+        check_move(actor, brief, "publish", expected_version)
+        chosen_date = issue_date or default_issue_date(brief)
+        assert chosen_date is not None  # a signed brief has signed_at (check constraint)
+        ctx = PublishContext(session, brief, brief.series, actor, chosen_date)
+        try:
+            with session.no_autoflush:
+                for step in prepare:
+                    step(ctx)
+            session.rollback()  # nothing was written; forget what was set in memory
+            brief, _ = begin_locked_move(
+                session, brief_id, actor, "publish", lambda b: lock_series_numbering(session, b.series_id),
+                expected_version=expected_version,
+            )
+            ctx.brief = brief
+            for step in commit:
+                step(ctx)
+            session.flush()
+            session.commit()
+            return brief
+        except NumbersMoved:
+            session.rollback()
+            discard_unreferenced(session, ctx.written)
+            session.rollback()
+        except BaseException:
+            session.rollback()
+            discard_unreferenced(session, ctx.written)
+            session.rollback()
+            raise
+    raise PublishError(N_("Other issues were being published at the same moment; nothing was published. "
+                          "Please try again."))
 
 
 def backfill_master(session: Session, brief: Brief) -> bool:
-    """Give a brief published before PDFs existed its archival master; False if it has one."""
+    """Give a brief published before PDFs existed its archival master; False if it has one.
+    It carries the head the brief had before its publication, as a publish would have."""
     if session.scalar(select(StoredFile.id).where(StoredFile.brief_id == brief.id, StoredFile.kind == "master")):
         return False
     assert brief.issue_date is not None
-    run_steps(PublishContext(session, brief, brief.series, None, brief.issue_date), ARCHIVAL_STEPS)
+    publish_event = session.scalar(
+        select(AuditEvent).where(AuditEvent.brief_id == brief.id, AuditEvent.action == "publish")
+        .order_by(AuditEvent.seq.desc()).limit(1)
+    )
+    ctx = PublishContext(session, brief, brief.series, None, brief.issue_date)
+    if publish_event is not None:
+        ctx.head_before, ctx.event_seq = publish_event.prev_hash, publish_event.seq
+    store_archival_master(ctx)
     return True
+
+
+def store_archival_master(ctx: PublishContext, pdf: RenderedPdf | None = None) -> None:
+    """Render (unless given the PDF), store and record a master outside the publish move
+    (backfill, import), committing on success; on failure nothing is kept."""
+    try:
+        if pdf is None:
+            render_master(ctx)
+        else:
+            ctx.pdf = pdf
+        assert ctx.pdf is not None
+        blob = file_store().put(ctx.pdf.data)
+        ctx.written.append(blob.path)
+        ctx.session.add(StoredFile(
+            brief_id=ctx.brief.id, kind="master", path=blob.path, name=master_name(ctx.brief),
+            sha256=blob.sha256, size=blob.size, pages=ctx.pdf.pages, event_seq=ctx.event_seq if pdf is None else None,
+        ))
+        ctx.session.flush()
+        ctx.session.commit()
+    except BaseException:
+        ctx.session.rollback()
+        discard_unreferenced(ctx.session, ctx.written)
+        ctx.session.rollback()
+        raise

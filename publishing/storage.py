@@ -1,13 +1,29 @@
-"""The file store under instance/: files are written atomically and never overwritten, and
-read back only when their SHA-256 still matches the record."""
+"""The file store under instance/: content-addressed, written once, never renamed or overwritten.
+
+A file is stored under its own SHA-256 (`sha256/ab/ab12….pdf`), so two publishes can never
+collide on a name and a publish that died between writing and committing leaves at worst an
+orphan, which the next publish simply does not need (or, byte for byte the same, reuses).
+Only a database row (models.StoredFile) makes a file part of the archive; the readable
+series/year/number name is the row's download name, not the storage name. The same scheme
+works on object storage, which has no rename.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+
+OBJECTS = "sha256"
+QUARANTINE = "quarantine"
+TEMP_PREFIX = ".tmp-"
 
 
 class StoreError(Exception):
@@ -25,8 +41,21 @@ class Blob:
     size: int
 
 
+@dataclass(frozen=True)
+class StoredObject:
+    """A file found in the store (for fixity and repair)."""
+
+    path: str
+    size: int
+    modified: float  # seconds since the epoch
+
+
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def object_path(sha256: str, suffix: str) -> str:
+    return f"{OBJECTS}/{sha256[:2]}/{sha256}{suffix}"
 
 
 class FileStore:
@@ -39,12 +68,34 @@ class FileStore:
             raise StoreError(f"not a path inside the store: {relative!r}")
         return self.root.joinpath(*parts.parts)
 
-    def write_new(self, relative: str, data: bytes) -> Blob:
-        """Write `data` at `relative`: atomically (temp file, fsync, link) and never over an
-        existing file, which makes the write fail instead."""
-        target = self._resolve(relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
+    # --- writing ---------------------------------------------------------------------
+
+    def put(self, data: bytes, suffix: str = ".pdf") -> Blob:
+        """Store `data` under its SHA-256 and return where; durable once this returns."""
+        blob, folder = self._write(data, suffix)
+        _fsync_dir(folder)
+        return blob
+
+    def put_many(self, items: Iterable[bytes], suffix: str = ".pdf", threads: int = 8) -> list[Blob]:
+        """Store many files (the numbered copies) with a few threads: fsync dominates, and
+        each folder is synced once at the end instead of once per file."""
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="canyue-store") as pool:
+            written = list(pool.map(lambda data: self._write(data, suffix), items))
+        for folder in {folder for _, folder in written}:
+            _fsync_dir(folder)
+        return [blob for blob, _ in written]
+
+    def _write(self, data: bytes, suffix: str) -> tuple[Blob, Path]:
+        digest = sha256_of(data)
+        blob = Blob(object_path(digest, suffix), digest, len(data))
+        target = self._resolve(blob.path)
+        if target.exists():
+            return self._reuse(blob, target), target.parent
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX, suffix=".part")
+        except OSError as error:
+            raise StoreError(f"cannot write into the store: {error}") from error
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -52,15 +103,26 @@ class FileStore:
                 os.fsync(handle.fileno())
             # link() refuses an existing target, where rename() would replace it.
             os.link(temp, target)
-        except FileExistsError as error:
-            raise StoreError(f"{relative} exists already; stored files are never overwritten") from error
+        except FileExistsError:
+            return self._reuse(blob, target), target.parent  # written meanwhile by a twin
+        except OSError as error:
+            raise StoreError(f"cannot write {blob.path}: {error}") from error
         finally:
             os.unlink(temp)
-        return Blob(relative, sha256_of(data), len(data))
+        return blob, target.parent
 
-    def delete(self, relative: str) -> None:
-        """Remove a file this transaction wrote (rollback of a failed publish)."""
+    def _reuse(self, blob: Blob, target: Path) -> Blob:
+        """The name is the content's hash, so an existing file is the same file, if intact."""
+        if sha256_of(target.read_bytes()) != blob.sha256:
+            raise StoreError(f"{blob.path} exists and is damaged (its content no longer matches its name); "
+                             "run `archive verify` before storing it again")
+        return blob
+
+    def discard(self, relative: str) -> None:
+        """Remove a file that no row references (what a failed publish wrote)."""
         self._resolve(relative).unlink(missing_ok=True)
+
+    # --- reading ---------------------------------------------------------------------
 
     def read_verified(self, relative: str, sha256: str) -> bytes:
         path = self._resolve(relative)
@@ -71,3 +133,57 @@ class FileStore:
         if sha256_of(data) != sha256:
             raise FixityError(f"{relative} does not match its recorded SHA-256")
         return data
+
+    def exists(self, relative: str) -> bool:
+        return self._resolve(relative).is_file()
+
+    def sha256_of_file(self, relative: str) -> str | None:
+        """The SHA-256 of the stored file, read in blocks; None when it is missing."""
+        digest = hashlib.sha256()
+        try:
+            with self._resolve(relative).open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        except FileNotFoundError:
+            return None
+        return digest.hexdigest()
+
+    def walk(self) -> Iterator[StoredObject]:
+        """Every file in the store, temporary files of interrupted writes included, except
+        what repair has already quarantined."""
+        if not self.root.is_dir():
+            return
+        for path in sorted(self.root.rglob("*")):
+            relative = path.relative_to(self.root)
+            if relative.parts[0] == QUARANTINE or not path.is_file():
+                continue
+            stat = path.stat()
+            yield StoredObject(relative.as_posix(), stat.st_size, stat.st_mtime)
+
+    def copy_to(self, relative: str, destination: Path) -> None:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self._resolve(relative), destination)
+
+    # --- repair ----------------------------------------------------------------------
+
+    def quarantine(self, relative: str, *, when: datetime | None = None) -> str:
+        """Move an unreferenced file aside (quarantine/<UTC time>/<path>); where it went."""
+        stamp = (when or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+        moved = f"{QUARANTINE}/{stamp}/{relative}"
+        target = self._resolve(moved)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(self._resolve(relative), target)
+        return moved
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the new directory entries durable (a committed row must never name a lost file)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def older_than(obj: StoredObject, seconds: float, now: float | None = None) -> bool:
+    return (now if now is not None else time.time()) - obj.modified > seconds

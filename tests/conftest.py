@@ -89,6 +89,9 @@ def make_app(**overrides: Any) -> Flask:
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": "canyue.test",
         "CANYUE_FILES_DIR": str(FILES_DIR),
+        "CANYUE_AUDIT_KEYS": {AUDIT_KEY_ID: AUDIT_KEY},
+        "CANYUE_AUDIT_KEY_ID": AUDIT_KEY_ID,
+        "CANYUE_AUDIT_ANCHOR_FILE": str(ANCHOR_FILE),
     }
     config.update(overrides)
     return create_app(config)
@@ -96,6 +99,8 @@ def make_app(**overrides: Any) -> Flask:
 
 DATABASE_URL = database_url()
 FILES_DIR = Path(tempfile.mkdtemp(prefix="canyue-files-"))
+AUDIT_KEY_ID, AUDIT_KEY = "test1", "5e" * 32
+ANCHOR_FILE = Path(tempfile.mkdtemp(prefix="canyue-anchors-")) / "audit-anchors.log"
 
 
 @pytest.fixture(scope="session")
@@ -133,6 +138,7 @@ def _clean(app: Flask) -> Iterator[None]:
     yield
     wipe(app)
     shutil.rmtree(FILES_DIR, ignore_errors=True)
+    ANCHOR_FILE.unlink(missing_ok=True)
     with app.app_context():
         limiter.reset()
 

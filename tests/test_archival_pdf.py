@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from sqlalchemy import delete, select
 
 from extensions import db
-from models import Brief, StoredFile
+from models import AuditEvent, Brief, StoredFile
 from publishing.brieffile import parse_brief_file
 from publishing.storage import sha256_of
 from tests.conftest import FILES_DIR, fetch
@@ -22,7 +22,7 @@ from workflows.brief import State
 
 def master(app, brief_id):
     with app.app_context():
-        row = db.session.scalar(select(StoredFile).where(StoredFile.brief_id == brief_id))
+        row = db.session.scalar(select(StoredFile).where(StoredFile.brief_id == brief_id, StoredFile.kind == "master"))
         if row is not None:
             db.session.expunge(row)
         return row
@@ -45,7 +45,9 @@ def test_publishing_stores_the_archival_pdf_with_its_fixity(app, make_brief):
     row = master(app, brief_id)
     assert row is not None and row.kind == "master"
     path = FILES_DIR / row.path
-    assert row.path == f"issues/{fetch(app, brief_id).series_id}/2026/regular-001-0031.pdf"
+    # Stored under its own SHA-256; the readable series/year/number name is how it downloads.
+    assert row.path == f"sha256/{row.sha256[:2]}/{row.sha256}.pdf"
+    assert row.name == f"issues/{fetch(app, brief_id).series_id}/2026/regular-001-0031.pdf"
     data = path.read_bytes()
     assert row.sha256 == sha256_of(data) and row.size == len(data)
     reader = PdfReader(io.BytesIO(data))
@@ -66,7 +68,12 @@ def test_the_pdf_carries_the_source_the_record_and_the_audit_head(app, make_brie
     record = json.loads(attachments["record.json"][0])
     assert record["signed"]["signer"] == "王志远" and record["approved"]["editor"] == "李青"
     brief = fetch(app, brief_id)
-    assert reader.metadata.get("/canyue-audit-head") == brief.audit_head
+    with app.app_context():
+        publication = db.session.scalar(select(AuditEvent).where(AuditEvent.brief_id == brief_id,
+                                                                 AuditEvent.action == "publish"))
+    # The head as it stood before the publish move, which the move's event links to.
+    assert reader.metadata.get("/canyue-audit-head") == publication.prev_hash == record["audit_head"]
+    assert publication.prev_hash != brief.audit_head
     assert reader.metadata.title == brief.title
 
 
@@ -114,17 +121,30 @@ def test_a_failed_render_rolls_the_whole_publish_back(app, make_brief, login_as,
     assert (fetch(app, brief_id).issue_number, fetch(app, brief_id).total_number) == (1, 31)
 
 
-def test_a_file_is_never_overwritten(app, make_brief, login_as):
+def test_files_left_by_a_dead_publish_do_not_block_the_next(app, make_brief, login_as):
+    """What an earlier attempt left (an orphan under another name, a half-written temporary,
+    even a byte-identical twin) never stands in the way: files are named by their content."""
     brief_id = make_brief(State.SIGNED)
-    series_id = fetch(app, brief_id).series_id
-    squatter = FILES_DIR / f"issues/{series_id}/2026/regular-001-0031.pdf"
-    squatter.parent.mkdir(parents=True, exist_ok=True)
-    squatter.write_bytes(b"an older file in the way")
+    orphan = FILES_DIR / "sha256/ab" / ("ab" * 32 + ".pdf")
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(b"an orphan of a publish that died")
+    (orphan.parent / ".tmp-x.part").write_bytes(b"half written")
     response = publish_over_http(app, login_as, brief_id)
-    assert response.status_code == 500
-    assert squatter.read_bytes() == b"an older file in the way"
-    assert fetch(app, brief_id).state == State.SIGNED.value and master(app, brief_id) is None
-    assert [p.name for p in squatter.parent.iterdir()] == [squatter.name]  # no temporary left
+    assert response.status_code == 302
+    assert fetch(app, brief_id).state == State.PUBLISHED.value and master(app, brief_id) is not None
+    assert orphan.read_bytes() == b"an orphan of a publish that died"  # never touched
+
+
+def test_a_damaged_file_under_the_same_name_is_never_overwritten(app, make_brief):
+    from publishing.storage import FileStore, StoreError
+
+    store = FileStore(FILES_DIR)
+    blob = store.put(b"%PDF- the real content")
+    (FILES_DIR / blob.path).write_bytes(b"damaged")
+    with pytest.raises(StoreError):
+        store.put(b"%PDF- the real content")
+    assert (FILES_DIR / blob.path).read_bytes() == b"damaged"
+    assert [p.name for p in (FILES_DIR / blob.path).parent.iterdir()] == [Path(blob.path).name]  # no temporary left
 
 
 def test_specimen_pdf_before_publication_is_marked_and_not_stored(app, make_brief, login_as):

@@ -179,6 +179,7 @@ def test_verify_finds_changed_missing_and_unexpected_files(app, make_brief, logi
         paths = {b: FILES_DIR / db.session.get(Brief, b).master.path for b in (changed, missing, fine)}
     paths[changed].write_bytes(paths[changed].read_bytes()[:-10])
     paths[missing].unlink()
+    (FILES_DIR / "issues").mkdir()
     (FILES_DIR / "issues" / "stray.pdf").write_bytes(b"%PDF-1.7 nobody recorded me")
     result = app.test_cli_runner().invoke(args=["archive", "verify"])
     assert result.exit_code == 1

@@ -218,7 +218,7 @@ def test_stamped_copies_carry_their_number_and_recipient_and_nothing_else(app, d
         copy = copies[row.copy_id]
         data = (FILES_DIR / row.path).read_bytes()
         assert sha256_of(data) == row.sha256 and row.size == len(data)
-        assert row.path.endswith(f"/copy-{copy.serial}.pdf")
+        assert row.name.endswith(f"/copy-{copy.serial}.pdf") and row.path == f"sha256/{row.sha256[:2]}/{row.sha256}.pdf"
         assert data.startswith(master_bytes)  # an incremental update of the master
         stamp, rest = stamp_chars(data)
         assert rest == master_text  # otherwise exactly the master's text
@@ -299,16 +299,19 @@ def test_a_failing_copy_step_rolls_the_whole_publish_back(app, directory, make_b
     assert len(copies_of(app, brief_id)) == 11
 
 
-def test_a_file_in_the_way_of_a_copy_is_never_overwritten(app, make_brief, login_as):
+def test_a_copy_that_cannot_be_stored_fails_the_whole_publish(app, make_brief, login_as, monkeypatch):
+    from publishing.storage import FileStore, StoreError
+
     brief_id = make_brief(State.SIGNED)
-    squatter = FILES_DIR / f"issues/{fetch(app, brief_id).series_id}/2026/regular-001-0031/copy-000007.pdf"
-    squatter.parent.mkdir(parents=True, exist_ok=True)
-    squatter.write_bytes(b"an older file in the way")
+
+    def full_disk(self, items, suffix=".pdf", threads=8):
+        raise StoreError("No space left on device")
+
+    monkeypatch.setattr(FileStore, "put_many", full_disk)
     response = login_as("editor").post(f"/briefs/{brief_id}/publish",
                                        {"issue_date": "2026-11-20", "version": str(fetch(app, brief_id).version)})
     assert response.status_code == 500
-    assert squatter.read_bytes() == b"an older file in the way"
-    assert [p for p in FILES_DIR.rglob("*") if p.is_file()] == [squatter]
+    assert [p for p in FILES_DIR.rglob("*") if p.is_file()] == []  # the master stored before was removed
     assert fetch(app, brief_id).state == State.SIGNED.value and copies_of(app, brief_id) == []
 
 

@@ -12,16 +12,16 @@ from extensions import db
 from models import AuditEvent, Brief, Series, User
 from publishing import pipeline
 from publishing.pipeline import default_issue_date, publish
-from tests.conftest import act_together, fetch
+from tests.conftest import FILES_DIR, act_together, fetch
 from workflows.brief import State
 from workflows.numbering import SupplementNumbering
 from workflows.transitions import InvalidAction
 
 
-def _publish(app, brief_id, issue_date=None, steps=None):
+def _publish(app, brief_id, issue_date=None, commit=None):
     with app.app_context():
         editor = db.session.scalar(select(User).where(User.username == "editor"))
-        return publish(db.session, brief_id, editor, issue_date=issue_date, steps=steps)
+        return publish(db.session, brief_id, editor, issue_date=issue_date, commit=commit)
 
 
 def numbers(app, brief_id):
@@ -126,19 +126,20 @@ def test_configured_start_above_held_numbers_wins(app, make_brief, series_id):
 def test_a_failing_step_rolls_everything_back(app, make_brief):
     brief_id = make_brief(State.SIGNED)
     events_before = _count_events(app, brief_id)
-    cleaned = []
+    stored = []
 
-    def write_then_fail(ctx):
-        ctx.cleanups.append(lambda: cleaned.append(ctx.brief.id))
-        raise RuntimeError("renderer crashed")
+    def record_then_fail(ctx):
+        stored.extend(ctx.written)
+        raise RuntimeError("the disk went away")
 
     with pytest.raises(RuntimeError):
-        _publish(app, brief_id, issue_date=date(2026, 5, 1), steps=[*pipeline.STEPS, write_then_fail])
+        _publish(app, brief_id, issue_date=date(2026, 5, 1), commit=[*pipeline.COMMIT_STEPS, record_then_fail])
     brief = fetch(app, brief_id)
     assert brief.state == State.SIGNED.value
     assert brief.issue_number is None and brief.published_at is None
     assert _count_events(app, brief_id) == events_before
-    assert cleaned == [brief_id]
+    # The master and its copies had been stored; the failed attempt removed them again.
+    assert len(stored) > 1 and not any((FILES_DIR / path).exists() for path in stored)
     # No number was consumed: the next publish takes 第1期.
     _publish(app, brief_id, issue_date=date(2026, 5, 1))
     assert numbers(app, brief_id) == (2026, 1, 31)

@@ -64,9 +64,7 @@ DOCS: dict[str, dict[str, Any]] = {
 def fast_publish(monkeypatch: pytest.MonkeyPatch) -> None:
     """Publish without rendering PDFs: search does not read them, and it saves a second a brief.
     (test_sync_follows_publication runs the real pipeline.)"""
-    monkeypatch.setattr(
-        pipeline, "STEPS", [pipeline.allocate_numbers, pipeline.settle_print_run, pipeline.record_publication]
-    )
+    monkeypatch.setattr(pipeline, "PREPARE_STEPS", [pipeline.plan_numbers, pipeline.settle_print_run])
 
 
 @pytest.fixture
@@ -268,10 +266,11 @@ def test_a_failed_publication_leaves_no_index_entry(app, make_brief, people):
     def fail(ctx: pipeline.PublishContext) -> None:
         raise pipeline.PublishError("boom")
 
-    steps = [pipeline.allocate_numbers, pipeline.settle_print_run, pipeline.record_publication, fail]
     with app.app_context():
         with pytest.raises(pipeline.PublishError):
-            pipeline.publish(db.session, brief_id, user("editor"), steps=steps)
+            pipeline.publish(db.session, brief_id, user("editor"),
+                             prepare=[pipeline.plan_numbers, pipeline.settle_print_run],
+                             commit=[pipeline.take_numbers, pipeline.record_publication, fail])
         assert db.session.execute(text("SELECT count(*) FROM search_doc")).scalar() == 0
     assert found(app, "稻香村") == []
 

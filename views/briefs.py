@@ -253,7 +253,7 @@ def act(brief_id: int, action: str) -> Response | tuple[str, int]:
         refuse(refused.decision)
     except InvalidAction as invalid:
         db.session.rollback()
-        return _render_show(brief, error=translate(str(invalid)), failed=action, failed_form=form), 422
+        return _render_show(brief, error=translate(invalid), failed=action, failed_form=form), 422
     except (StaleBrief, StaleDataError):
         db.session.rollback()
         brief = get_brief(brief_id)
@@ -283,12 +283,12 @@ def publish_form(brief_id: int) -> Response | tuple[str, int] | str:
         except ActionRefused as refused:
             refuse(refused.decision)
         except InvalidAction as invalid:
-            error, status = translate(str(invalid)), 422
+            error, status = translate(invalid), 422
         except (StaleBrief, StaleDataError):
             error, status = _stale_message(), 409
         except PublishError as failed:
             log.exception("publishing brief %s failed", brief_id)
-            error = translate(str(failed)) + " " + _("No number was used and the brief is still signed.")
+            error = translate(failed) + " " + _("No number was used and the brief is still signed.")
             status = 500
         except Exception:
             log.exception("publishing brief %s failed", brief_id)

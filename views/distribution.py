@@ -369,10 +369,10 @@ def _list_change(brief_id: int, form: Any, change: Any) -> Response | tuple[str,
         db.session.commit()
     except lists.ListRefused as refused:
         db.session.rollback()
-        return _render_list(get_brief(brief_id), error=translate(str(refused))), 409
+        return _render_list(get_brief(brief_id), error=translate(refused)), 409
     except InvalidAction as invalid:
         db.session.rollback()
-        return _render_list(get_brief(brief_id), error=translate(str(invalid))), 422
+        return _render_list(get_brief(brief_id), error=translate(invalid)), 422
     except ActionRefused as refused:
         db.session.rollback()
         refuse(refused.decision)
@@ -511,7 +511,7 @@ def _bulk(brief_id: int, action: str, form: Any, run: Any) -> Response | tuple[s
         refuse(refused.decision)
     except InvalidAction as invalid:
         db.session.rollback()
-        return _render_board(get_brief(brief_id), error=translate(str(invalid)), status=422)
+        return _render_board(get_brief(brief_id), error=translate(invalid), status=422)
     except (StaleBrief, StaleDataError):
         db.session.rollback()
         return _render_board(get_brief(brief_id), error=_stale(), status=409)
@@ -648,7 +648,7 @@ def copy_act(copy_id: int, action: str) -> Response | tuple[str, int]:
         refuse(refused.decision)
     except InvalidAction as invalid:
         db.session.rollback()
-        return _render_copy(get_copy(copy_id), error=translate(str(invalid)), failed=action, failed_form=form,
+        return _render_copy(get_copy(copy_id), error=translate(invalid), failed=action, failed_form=form,
                             status=422)
     except (StaleCopy, StaleBrief, StaleDataError):
         db.session.rollback()
@@ -722,7 +722,7 @@ def download(token: str) -> Response:
     try:
         link = open_link(db.session, token, current_app.config["SECRET_KEY"])
     except LinkRefused as refused:
-        abort(error_page(refused.status, translate(str(refused))))
+        abort(error_page(refused.status, translate(refused)))
     response = _serve_copy(link.copy)
     log_download(db.session, link.copy, ip=request.remote_addr, link=link)
     db.session.commit()

@@ -78,3 +78,27 @@ def backdating_error(issue_date: date, latest_issue_date: date | None) -> str | 
     if latest_issue_date is not None and issue_date < latest_issue_date:
         return N_("The issue date is earlier than the series' latest published issue.")
     return None
+
+
+# What the columns hold and what a bulletin can plausibly reach (one place: forms, import and
+# publish read these).
+MAX_ISSUE_NUMBER = 9_999  # 期号 within a year
+MAX_TOTAL_NUMBER = 999_999  # 总期号
+EARLIEST_YEAR = 1949
+
+
+def horizon_error(issue_date: date, today: date, horizon_days: int) -> str | None:
+    """An issue date far ahead is a typing error, and would make every later issue 'earlier'."""
+    if (issue_date - today).days > horizon_days:
+        return N_("The issue date is too far in the future (more than %(days)d days ahead).")
+    if issue_date.year < EARLIEST_YEAR:
+        return N_("The issue date is before %(year)d.")
+    return None
+
+
+def numbers_error(numbers: IssueNumbers) -> str | None:
+    if not 0 < numbers.issue <= MAX_ISSUE_NUMBER:
+        return N_("期号 must be between 1 and 9999.")
+    if not 0 < numbers.total <= MAX_TOTAL_NUMBER:
+        return N_("总期号 must be between 1 and 999999.")
+    return None

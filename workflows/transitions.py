@@ -10,14 +10,25 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from models import AuditEvent, Brief, Revision
+from models import AuditChain, AuditEvent, Brief, Revision
 from models.brief import CONTENT_FIELDS, EMPTY_CONTENT
 from models.types import utcnow
 from workflows import distribution
-from workflows.audit import GENESIS, event_hash
+from workflows.audit import (
+    GENESIS,
+    LEGACY_KEY_ID,
+    Keyring,
+    checkpoint_reason,
+    current_keyring,
+    event_hash,
+    legacy_digest,
+)
 from workflows.brief import TRANSITIONS, State
 from workflows.i18n import N_
 from workflows.policy import EDIT, Decision, can, may
@@ -38,10 +49,15 @@ class StaleBrief(Exception):
 
 
 class InvalidAction(Exception):
-    """The action is permitted but its input is not acceptable (a missing reason, an empty body)."""
+    """The action is permitted but its input is not acceptable (a missing reason, an empty body).
+    The message is marked for translation; `params` fill its %(name)s places."""
+
+    def __init__(self, message: str, **params: Any):
+        super().__init__(message)
+        self.params = params
 
 
-def _check(actor: Any, brief: Brief, action: str, expected_version: int | None) -> None:
+def check_move(actor: Any, brief: Brief, action: str, expected_version: int | None) -> None:
     decision = can(actor, brief, action)
     if not decision:
         raise ActionRefused(decision)
@@ -51,7 +67,7 @@ def _check(actor: Any, brief: Brief, action: str, expected_version: int | None) 
 
 def record_event(
     session: Session,
-    brief: Brief,
+    brief: Brief | None,
     action: str,
     actor: Any,
     *,
@@ -62,19 +78,29 @@ def record_event(
     subject_id: int | None = None,
     now: datetime | None = None,
 ) -> AuditEvent:
-    """Append an event to the brief's chain and move the chain's head."""
-    if brief.id is None:
+    """Append an event to the brief's chain and the installation's, and move both heads.
+
+    Locks in a fixed order, so that concurrent writers wait rather than collide or deadlock:
+    what the session has pending is flushed first (a stale brief fails there, as a conflict),
+    then the brief's row, then the installation's chain; the sequence numbers are read only
+    under those locks. The locks are held until the caller commits.
+    """
+    if brief is not None and brief.id is None:
         session.flush()
-    # No autoflush: the brief's pending changes and its new head are written in one UPDATE.
+    session.flush()
+    keyring = current_keyring()
+    if brief is not None:
+        _lock_brief_row(session, brief)
+    global_seq, global_prev = _lock_global_chain(session, keyring, now)
     with session.no_autoflush:
-        last_seq = session.scalar(
+        last_seq = None if brief is None else session.scalar(
             select(AuditEvent.seq).where(AuditEvent.brief_id == brief.id).order_by(AuditEvent.seq.desc()).limit(1)
         )
     event = AuditEvent(
-        brief_id=brief.id,
-        seq=(last_seq or 0) + 1,
+        brief_id=brief.id if brief is not None else None,
+        seq=(last_seq or 0) + 1 if brief is not None else None,
         subject_type=subject_type,
-        subject_id=subject_id if subject_id is not None else brief.id,
+        subject_id=subject_id if subject_id is not None else (brief.id if brief is not None else 0),
         action=action,
         from_state=from_state,
         to_state=to_state,
@@ -82,13 +108,66 @@ def record_event(
         actor_name=actor.display_name if actor is not None else "system",
         created_at=now or utcnow(),
         reason=reason or None,
-        revision=brief.revision_number or None,
-        prev_hash=brief.audit_head or GENESIS,
+        revision=(brief.revision_number or None) if brief is not None else None,
+        prev_hash=(brief.audit_head or GENESIS) if brief is not None else GENESIS,
+        global_seq=global_seq,
+        global_prev_hash=global_prev,
+        key_id=keyring.current,
     )
-    event.hash = event_hash(event, event.prev_hash)
+    event.hash = event_hash(event, event.prev_hash, keyring)
     session.add(event)
-    brief.audit_head = event.hash
+    session.execute(update(AuditChain).where(AuditChain.id == 1).values(head=event.hash))
+    if brief is not None:
+        brief.audit_head = event.hash
+    session.info.setdefault("audit_appended", []).append((event.global_seq, event.hash, action))
     return event
+
+
+def _lock_brief_row(session: Session, brief: Brief) -> None:
+    """Lock the brief's row and adopt its committed head and version.
+
+    The session has no pending change to the brief here (it was just flushed, and a stale
+    brief was refused by that flush), so what another transaction committed meanwhile (a
+    copy move of the same issue moving the head) is taken over rather than overwritten."""
+    locked = session.execute(
+        update(Brief.__table__)
+        .where(Brief.__table__.c.id == brief.id)
+        .values(audit_head=Brief.__table__.c.audit_head, updated_at=Brief.__table__.c.updated_at)
+        .returning(Brief.__table__.c.version, Brief.__table__.c.audit_head)
+    ).one()
+    set_committed_value(brief, "version", locked.version)
+    set_committed_value(brief, "audit_head", locked.audit_head)
+
+
+def _lock_global_chain(session: Session, keyring: Keyring, now: datetime | None) -> tuple[int, str]:
+    """Take the next global sequence number under the chain's lock: (seq, previous hash).
+    Legacy events waiting for their seal are sealed first, by a checkpoint event."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(AuditChain).values(id=1, seq=0, head=GENESIS, legacy_sealed=True).on_conflict_do_nothing())
+    seq, head, sealed = session.execute(
+        update(AuditChain).where(AuditChain.id == 1).values(seq=AuditChain.seq + 1)
+        .returning(AuditChain.seq, AuditChain.head, AuditChain.legacy_sealed)
+    ).one()
+    if sealed:
+        return seq, head
+    digest = legacy_digest(session.execute(
+        select(AuditEvent.global_seq, AuditEvent.hash).where(AuditEvent.key_id == LEGACY_KEY_ID)
+        .order_by(AuditEvent.global_seq)
+    ).all())
+    checkpoint = AuditEvent(
+        brief_id=None, seq=None, subject_type="audit", subject_id=0, action="checkpoint",
+        from_state=None, to_state=None, actor_id=None, actor_name="system", created_at=now or utcnow(),
+        reason=checkpoint_reason(seq - 1, digest), revision=None, prev_hash=GENESIS,
+        global_seq=seq, global_prev_hash=head, key_id=keyring.current,
+    )
+    checkpoint.hash = event_hash(checkpoint, GENESIS, keyring)
+    session.add(checkpoint)
+    session.flush()
+    session.execute(update(AuditChain).where(AuditChain.id == 1).values(
+        seq=seq + 1, head=checkpoint.hash, legacy_sealed=True))
+    session.info.setdefault("audit_appended", []).append((seq, checkpoint.hash, "checkpoint"))
+    return seq + 1, checkpoint.hash
 
 
 def _snapshot(session: Session, brief: Brief, actor: Any, now: datetime) -> Revision:
@@ -143,7 +222,7 @@ def save_revision(
     expected_version: int | None = None,
 ) -> Revision | None:
     """Save an edit as a new immutable revision; None when nothing changed."""
-    _check(actor, brief, EDIT, expected_version)
+    check_move(actor, brief, EDIT, expected_version)
     changes = {k: v for k, v in normalise_content(content).items() if getattr(brief, k) != v}
     if not changes:
         return None
@@ -170,7 +249,7 @@ def apply_transition(
 ) -> AuditEvent:
     """Move `brief` by `action`: re-check, record, write the audit event, flush."""
     transition = TRANSITIONS[action]
-    _check(actor, brief, action, expected_version)
+    check_move(actor, brief, action, expected_version)
     comment = (comment or "").strip() or None
     if transition.reason_required and not comment:
         raise InvalidAction(N_("Please give a reason."))
@@ -214,10 +293,10 @@ def begin_locked_move(
     if brief is None:
         raise LookupError(brief_id)
     try:
-        _check(actor, brief, action, None)  # refuse before waiting for any lock
+        check_move(actor, brief, action, None)  # refuse before waiting for any lock
         held = take_lock(brief)
         session.refresh(brief)
-        _check(actor, brief, action, expected_version)
+        check_move(actor, brief, action, expected_version)
     except BaseException:
         session.rollback()
         raise
