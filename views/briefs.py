@@ -166,6 +166,18 @@ def new() -> Response | str:
 
 @bp.route("/briefs/<int:brief_id>/edit", methods=["GET", "POST"])
 def edit(brief_id: int) -> Response | tuple[str, int] | str:
+    if request.method == "POST":
+        brief = db.session.get(Brief, brief_id)
+        if brief is not None and not can(current_user, brief, READ) and _moved_on(brief):
+            abort(error_page(409, _("Someone else acted on this brief after you opened it, and it is no longer "
+                                    "open to you. Nothing was saved."), kept_text=request.form.get("body", "")))
+        brief = get_brief(brief_id)
+        if not can(current_user, brief, EDIT) and _moved_on(brief):
+            # Someone moved the brief on (approved it, say) while this was being typed.
+            form = EditBriefForm()
+            _choices(form, brief)
+            return render_template("briefs/form.html", form=form, brief=brief, conflict=_stale_message(),
+                                   frozen=True), 409
     brief = get_brief(brief_id, EDIT)
     form = EditBriefForm()
     _choices(form, brief)
@@ -194,6 +206,26 @@ def edit(brief_id: int) -> Response | tuple[str, int] | str:
         # Without the version it loaded, a save could overwrite someone else's edit unseen.
         return render_template("briefs/form.html", form=form, brief=brief, conflict=_stale_message()), 400
     return render_template("briefs/form.html", form=form, brief=brief)
+
+
+def _brief_or_gone_conflict(brief_id: int, form: ActionForm) -> Brief:
+    """The brief, as get_brief finds it; but when someone else's move (a return, a withdrawal)
+    took it out of this user's sight while they filled in the form, a conflict that keeps what
+    they typed rather than a bare 404."""
+    moved = db.session.get(Brief, brief_id)
+    if moved is not None and not can(current_user, moved, READ) and _moved_on(moved):
+        abort(error_page(409, _("Someone else acted on this brief after you opened it, and it is no longer "
+                                "open to you. Nothing was done."), kept_text=(form.comment.data or "").strip()))
+    return get_brief(brief_id)
+
+
+def _moved_on(brief: Brief) -> bool:
+    """Whether the form posted was filled in on an older version of the brief."""
+    try:
+        return int(request.form.get("version") or request.form.get(f"{request.view_args.get('action')}-version")
+                   or 0) != brief.version
+    except (TypeError, ValueError):
+        return False
 
 
 def _action_forms(brief: Brief, failed: str | None = None, failed_form: ActionForm | None = None) -> dict[str, ActionForm]:
@@ -225,6 +257,9 @@ def _render_show(brief: Brief, *, error: str | None = None, failed: str | None =
         failed=failed,
         returned=_returned_reasons([brief.id]).get(brief.id),
         pipeline_pages=PIPELINE_PAGES,
+        # What was typed into a form that is no longer offered (the brief moved on meanwhile).
+        kept_text=(failed_form.comment.data or "").strip() if failed_form is not None and failed not in {
+            t.action for t in available_actions(current_user, brief)} else "",
     )
 
 
@@ -238,11 +273,13 @@ def act(brief_id: int, action: str) -> Response | tuple[str, int]:
     transition = TRANSITIONS.get(action)
     if transition is None or transition.pipeline_only:
         abort(404)  # publishing has its own form and pipeline
-    brief = get_brief(brief_id)
     form = ActionForm(prefix=action)
+    brief = _brief_or_gone_conflict(brief_id, form)
     if not form.validate_on_submit():
         return _render_show(brief, error=_("The form was incomplete. Please try again."), failed=action,
                             failed_form=form), 400
+    if version_of(form) != brief.version:  # changed since the page was opened: say so, keep the text
+        return _render_show(brief, error=_stale_message(), failed=action, failed_form=form), 409
     try:
         apply_transition(
             db.session, brief, action, current_user, comment=form.comment.data, expected_version=version_of(form)
@@ -256,7 +293,7 @@ def act(brief_id: int, action: str) -> Response | tuple[str, int]:
         return _render_show(brief, error=translate(invalid), failed=action, failed_form=form), 422
     except (StaleBrief, StaleDataError):
         db.session.rollback()
-        brief = get_brief(brief_id)
+        brief = _brief_or_gone_conflict(brief_id, form)
         return _render_show(brief, error=_stale_message(), failed=action, failed_form=form), 409
     flash(_("Done: %(action)s.", action=translate(transition.label)), "success")
     # After a return or withdrawal the actor may no longer see the brief: go back to the tasks.

@@ -6,6 +6,7 @@ from flask import Flask, Response, make_response, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
 TITLES = {
@@ -29,13 +30,38 @@ MESSAGES = {
 }
 
 
-def error_page(code: int, message: str | None = None) -> Response:
+def error_page(code: int, message: str | None = None, kept_text: str = "") -> Response:
+    """An error page; `kept_text` shows the user what they had typed, so it is not lost."""
     title = str(TITLES.get(code, _("Error")))
     text = message or str(MESSAGES.get(code, MESSAGES[500]))
-    return make_response(render_template("error.html", code=code, title=title, message=text), code)
+    return make_response(render_template("error.html", code=code, title=title, message=text,
+                                         kept_text=kept_text), code)
+
+
+def _is_conflict(error: DBAPIError) -> bool:
+    """A lock that timed out, a deadlock, a serialization failure, a unique key taken by a
+    concurrent writer: the request lost a race, and trying again is the answer."""
+    if isinstance(error, IntegrityError):
+        return True
+    text = str(error.orig).lower()
+    return any(sign in text for sign in ("database is locked", "deadlock", "could not serialize",
+                                         "lock timeout", "canceling statement due to lock"))
 
 
 def init_errors(app: Flask) -> None:
+    @app.errorhandler(DBAPIError)
+    def _database(error: DBAPIError) -> Response:
+        # The safety net behind the views' own conflict pages: never a 500 for a lost race.
+        from extensions import db
+
+        db.session.rollback()
+        if _is_conflict(error):
+            app.logger.warning("request lost a race: %s", error.orig)
+            return error_page(409, _("Someone else was changing the same record at the same moment, so nothing "
+                                     "was changed. Please go back, reload and try again."))
+        app.logger.exception("database error")
+        return error_page(500)
+
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> Response:
         return error_page(400, _("The form has expired. Please reload the page and try again."))
