@@ -258,3 +258,23 @@ def test_a_search_result_exports_as_a_bag(app, make_brief, login_as, tmp_path):
         catalogue = next(n for n in bundle.namelist() if n.endswith("data/catalogue.csv"))
         rows = list(csv.DictReader(io.StringIO(bundle.read(catalogue).decode("utf-8-sig"))))
     assert [r["题名"] for r in rows] == [fetch(app, wanted).title]
+
+
+@pytest.mark.parametrize("issue, total, day, says", [
+    (3, 31, "2099-12-31", "too far in the future"),
+    (3, 2147483647, "2025-06-01", "'total (总期号)' must be a whole number from 1 to 999999"),
+    (10**20, 31, "2025-06-01", "'issue (期号)' must be a whole number from 1 to 9999"),
+    (0, 31, "2025-06-01", "'issue' must be a whole number from 1 up"),
+])
+def test_an_import_that_would_brick_numbering_is_refused(app, series_id, people, make_brief, tmp_path,
+                                                         issue, total, day, says):
+    """A far date or a number at the column's edge would make every later publish fail (or
+    overflow on PostgreSQL): refused with the reason, nothing kept, and the series publishes on."""
+    (tmp_path / "bad.md").write_text(PAST_ISSUE.format(issue=issue, total=total, date=day), encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["archive", "import", str(tmp_path), "--as", "archivist"])
+    assert result.exit_code == 1 and says in result.output, result.output
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(Brief.id))) == 0
+    assert not [p for p in FILES_DIR.rglob("*") if p.is_file()]
+    published = make_brief(State.PUBLISHED, issue_date=date(2026, 1, 20))
+    assert (fetch(app, published).issue_number, fetch(app, published).total_number) == (1, 31)

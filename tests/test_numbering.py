@@ -3,7 +3,7 @@ backdating, one past the highest held, gap-free under a race, nothing consumed o
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -158,3 +158,31 @@ def test_twenty_concurrent_publishes_get_distinct_gap_free_numbers(app, make_bri
     assert [issue for issue, _ in got] == list(range(1, 21))
     assert [total for _, total in got] == list(range(31, 51))
     assert all(fetch(app, b).state == State.PUBLISHED.value for b in brief_ids)
+
+
+def publish_on(app, login_as, brief_id, day):
+    return login_as("editor").post(f"/briefs/{brief_id}/publish",
+                                   {"issue_date": day, "version": str(fetch(app, brief_id).version)})
+
+
+def test_an_issue_date_far_ahead_is_refused_with_the_reason(app, make_brief, login_as):
+    """2062 for 2026 is a typing error; accepted, it would make every later issue 'earlier
+    than the latest'. Refused, nothing kept; a date within the horizon goes through."""
+    brief_id = make_brief(State.SIGNED)
+    response = publish_on(app, login_as, brief_id, "2062-01-05")
+    assert response.status_code == 422
+    assert "印发日期过于超前（超过 31 天之后）" in response.get_data(as_text=True)
+    brief = fetch(app, brief_id)
+    assert brief.state == State.SIGNED.value and brief.issue_number is None
+    assert not [p for p in FILES_DIR.rglob("*") if p.is_file()]
+    soon = (date.today() + timedelta(days=20)).isoformat()
+    assert publish_on(app, login_as, brief_id, soon).status_code == 302
+
+
+def test_a_print_run_over_the_cap_is_refused(app, make_brief, login_as, series_id):
+    set_series(app, series_id, default_print_run=2001)
+    brief_id = make_brief(State.SIGNED, special_report=[])
+    response = publish_on(app, login_as, brief_id, "2026-05-04")
+    assert response.status_code == 422
+    assert "至多 2000 份" in response.get_data(as_text=True)
+    assert fetch(app, brief_id).state == State.SIGNED.value
