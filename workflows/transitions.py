@@ -77,8 +77,10 @@ def record_event(
     subject_type: str = "brief",
     subject_id: int | None = None,
     now: datetime | None = None,
+    actor_name: str | None = None,
 ) -> AuditEvent:
     """Append an event to the brief's chain and the installation's, and move both heads.
+    With no brief, an event of the installation's own (the security log, a checkpoint).
 
     Locks in a fixed order, so that concurrent writers wait rather than collide or deadlock:
     what the session has pending is flushed first (a stale brief fails there, as a conflict),
@@ -105,7 +107,7 @@ def record_event(
         from_state=from_state,
         to_state=to_state,
         actor_id=actor.id if actor is not None else None,
-        actor_name=actor.display_name if actor is not None else "system",
+        actor_name=actor_name or (actor.display_name if actor is not None else "system"),
         created_at=now or utcnow(),
         reason=reason or None,
         revision=(brief.revision_number or None) if brief is not None else None,
