@@ -52,7 +52,13 @@ if TYPE_CHECKING:
 
 
 class PublishError(Exception):
-    """A step failed; the message (marked for translation) is for the editor, and nothing was kept."""
+    """A step failed; the message (marked for translation) is for the editor, and nothing was kept.
+    `status` is the HTTP answer that fits: 500 for a failure of ours, 409 when other publishes
+    were in the way and trying again will do."""
+
+    def __init__(self, message: str, status: int = 500):
+        super().__init__(message)
+        self.status = status
 
 
 class NumbersMoved(Exception):
@@ -333,10 +339,14 @@ def discard_unreferenced(session: Session, paths: list[str]) -> None:
     if not paths:
         return
     store = file_store()
-    referenced = set(session.scalars(select(StoredFile.path).where(StoredFile.path.in_(paths))))
-    for path in paths:
-        if path not in referenced:
-            store.discard(path)
+    try:
+        referenced = set(session.scalars(select(StoredFile.path).where(StoredFile.path.in_(paths))))
+        for path in paths:
+            if path not in referenced:
+                store.discard(path)
+    except Exception:  # the failure being handled matters more; orphans are repair's job
+        current_app.logger.exception("could not remove the files of a failed publish; "
+                                     "`archive verify --repair` will quarantine them")
 
 
 def publish(
@@ -371,7 +381,7 @@ def publish(
             return _publish_in_turn(session, brief_id, actor, issue_date, expected_version, prepare, commit)
     except TurnTimeout:
         raise PublishError(N_("Another issue of this series is being published and is taking long; nothing was "
-                              "published. Please try again in a minute.")) from None
+                              "published. Please try again in a minute."), status=409) from None
 
 
 def _publish_in_turn(session: Session, brief_id: int, actor: Any, issue_date: date | None,
@@ -410,7 +420,7 @@ def _publish_in_turn(session: Session, brief_id: int, actor: Any, issue_date: da
             session.rollback()
             raise
     raise PublishError(N_("Other issues were being published at the same moment; nothing was published. "
-                          "Please try again."))
+                          "Please try again."), status=409)
 
 
 def backfill_master(session: Session, brief: Brief) -> bool:

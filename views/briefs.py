@@ -326,7 +326,7 @@ def publish_form(brief_id: int) -> Response | tuple[str, int] | str:
         except PublishError as failed:
             log.exception("publishing brief %s failed", brief_id)
             error = translate(failed) + " " + _("No number was used and the brief is still signed.")
-            status = 500
+            status = failed.status
         except Exception:
             log.exception("publishing brief %s failed", brief_id)
             error, status = _("Publishing failed, so nothing was changed: no number was used and "
