@@ -126,23 +126,34 @@ class Transition:
     action: str
     label: str
     sources: frozenset[State]
-    target: State
+    target: State | None  # None: the brief stays in its state
     roles: frozenset[Role]
+    # Who, of those holding the role, may not make the move (separation of duties): 403.
     guards: tuple[Guard, ...] = ()
     # "required", "optional" or None: whether the move takes a written reason / opinion.
     comment: str | None = None
     comment_label: str = N_("Reason")
     effect: Effect | None = None
-    # The publish move runs inside the publishing pipeline, never from a plain form.
+    # Moves with their own page and operation (publishing, filing), never made from the plain
+    # action form.
     pipeline_only: bool = False
     tone: str = "default"
     # The 我的待办 group a brief falls in when this move is open to the user.
     todo: str | None = None
+    # What the brief must be like beyond its state, checked after the state and refused like
+    # it: 409.
+    conditions: tuple[Guard, ...] = ()
 
     @property
     def reason_required(self) -> bool:
         return self.comment == "required"
 
+    def target_for(self, source: State) -> State:
+        return source if self.target is None else self.target
+
+
+# Published or filed: the issue exists, with its numbers and date.
+ISSUED_STATES = frozenset({State.PUBLISHED, State.ARCHIVED})
 
 LIFECYCLE: tuple[Transition, ...] = (
     Transition(
@@ -217,7 +228,7 @@ def mermaid_diagram(translate: Callable[[str], str] = lambda s: s) -> str:
         roles = ", ".join(sorted(r.value for r in t.roles))
         for source in sorted(t.sources, key=list(State).index):
             lines.append(
-                f"    {source.value} --> {t.target.value}: {translate(t.label)} ({t.action}; {roles})"
+                f"    {source.value} --> {t.target_for(source).value}: {translate(t.label)} ({t.action}; {roles})"
             )
     return "\n".join(lines) + "\n"
 
