@@ -101,7 +101,7 @@ def confirmation_record(old: IssueFacts, new: IssueFacts, opinion: str | None, n
 
 
 def archive_code_note(brief: Any, new: IssueFacts) -> str | None:
-    """A filed issue keeps its 档号 when its year changes (README, "Correcting an issue"): the
+    """A filed issue keeps its 档号 when its year changes (README, "The archive"): the
     档号 is the archive's identifier, cited in catalogues and on boxes, and its 件号 sequence
     stays gap-free; the discrepancy is written down instead."""
     if brief.archive_code and brief.archive_year is not None and brief.archive_year != new.year:
