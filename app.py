@@ -44,12 +44,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from views.archive import bp as archive_bp
     from views.auth import bp as auth_bp
     from views.briefs import bp as briefs_bp
+    from views.corrections import bp as corrections_bp
     from views.distribution import bp as distribution_bp
     from views.errors import init_errors
 
     init_templates(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(briefs_bp)
+    app.register_blueprint(corrections_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(archive_bp)
     app.register_blueprint(distribution_bp)

@@ -50,13 +50,21 @@ def folder_name(brief: Brief) -> str:
     return f"{brief.series_id}-{brief.issue_year}-{brief.number_sequence}-{brief.issue_number:03d}"
 
 
+def archive_year_note(brief: Brief) -> str:
+    """A filed issue whose date was corrected into another year keeps its 档号 (README)."""
+    if brief.archive_year is not None and brief.archive_year != brief.issue_year:
+        return f"日期经更正，档号年度{brief.archive_year}为归档时的印发年度"
+    return ""
+
+
 def catalogue_csv(briefs: Sequence[Brief]) -> str:
     """UTF-8 with BOM, so that Excel opens the Chinese text as it is."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CATALOGUE_COLUMNS)
     for index, brief in enumerate(briefs, start=1):
-        remarks = "；".join(filter(None, ["增刊" if brief.supplement else "", brief.provenance or ""]))
+        remarks = "；".join(filter(None, ["增刊" if brief.supplement else "", brief.provenance or "",
+                                         archive_year_note(brief)]))
         writer.writerow([
             index,
             brief.archive_code or "",

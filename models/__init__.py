@@ -3,6 +3,7 @@
 from models.archive import ArchiveSequence
 from models.audit import AuditChain, AuditEvent
 from models.brief import Brief, Revision
+from models.correction import Correction
 from models.distribution import (
     Copy,
     DistributionEntry,
@@ -17,6 +18,6 @@ from models.series import Series
 from models.user import User, UserRole
 
 __all__ = [
-    "ArchiveSequence", "AuditChain", "AuditEvent", "Brief", "Copy", "DistributionEntry", "DistributionRecall", "DownloadLink",
+    "ArchiveSequence", "AuditChain", "AuditEvent", "Brief", "Copy", "Correction", "DistributionEntry", "DistributionRecall", "DownloadLink",
     "DownloadLog", "Recipient", "Revision", "Series", "SeriesDistribution", "StoredFile", "User", "UserRole",
 ]

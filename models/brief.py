@@ -3,15 +3,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, exists, select
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship, validates
 
 from models.base import Base
+from models.distribution import Copy
 from models.types import UTCDateTime, utcnow
 from workflows.brief import State
+from workflows.copy import CopyState
 from workflows.numbering import Sequence
 
 if TYPE_CHECKING:
+    from models.correction import Correction
     from models.files import StoredFile
     from models.series import Series
     from models.user import User
@@ -147,6 +150,11 @@ class Brief(Base):
                     "StoredFile.superseded_by_id.is_(None))",
         viewonly=True, uselist=False,
     )
+    # The correction of its date and numbers waiting for a signer, if any (one at a time).
+    pending_correction: Mapped[Correction | None] = relationship(
+        primaryjoin="and_(Correction.brief_id == Brief.id, Correction.state == 'pending')",
+        viewonly=True, uselist=False,
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -162,6 +170,16 @@ class Brief(Base):
 
     def content(self) -> dict[str, Any]:
         return {field: getattr(self, field) for field in CONTENT_FIELDS}
+
+    @property
+    def copies_moved(self) -> bool:
+        """Whether any numbered copy has left `printed` (dispatched, or recorded otherwise):
+        from then on the issue as sent stands, and is no longer corrected."""
+        session = object_session(self)
+        if session is None or self.id is None:
+            return False
+        return bool(session.scalar(select(exists().where(
+            Copy.brief_id == self.id, Copy.state != CopyState.PRINTED.value))))
 
 
 class Revision(Base):

@@ -8,7 +8,9 @@ checked again, the move and the rows that make the files part of the archive are
 and the unit commits in milliseconds. If another publish took the numbers meanwhile, the
 files are made again. If any step fails, everything rolls back: no number consumed, no row
 written, the files of the attempt removed, the brief still `signed`. Later features add
-steps to these lists; they do not write a second path.
+steps to these lists; they do not write a second path: confirming a correction of an issue's
+date and numbers (corrections/operations.py) runs its own lists, made of these steps, through
+the same `run_pipeline`.
 """
 
 from __future__ import annotations
@@ -367,41 +369,67 @@ def publish(
     the numbers meanwhile, the files are made again (at most ATTEMPTS times). Any failure
     rolls back: no number used, no row written, the files of the attempt removed.
     """
-    prepare = PREPARE_STEPS if prepare is None else prepare
-    commit = COMMIT_STEPS if commit is None else commit
-    session.rollback()
-    brief = session.get(Brief, brief_id)
-    if brief is None:
-        raise LookupError(brief_id)
-    check_move(actor, brief, "publish", expected_version)  # refuse before waiting for a turn
-    series_id = brief.series_id
-    session.rollback()
+
+    def begin(brief: Brief) -> PublishContext:
+        chosen_date = issue_date or default_issue_date(brief)
+        assert chosen_date is not None  # a signed brief has signed_at (check constraint)
+        return PublishContext(session, brief, brief.series, actor, chosen_date)
+
     try:
-        with publishing_turn(session.get_bind(), series_id):
-            return _publish_in_turn(session, brief_id, actor, issue_date, expected_version, prepare, commit)
+        return run_pipeline(
+            session, brief_id, actor, "publish", begin,
+            PREPARE_STEPS if prepare is None else prepare, COMMIT_STEPS if commit is None else commit,
+            expected_version=expected_version,
+        )
     except TurnTimeout:
         raise PublishError(N_("Another issue of this series is being published and is taking long; nothing was "
                               "published. Please try again in a minute."), status=409) from None
 
 
-def _publish_in_turn(session: Session, brief_id: int, actor: Any, issue_date: date | None,
-                     expected_version: int | None, prepare: list[Step], commit: list[Step]) -> Brief:
+def run_pipeline(
+    session: Session,
+    brief_id: int,
+    actor: Any,
+    action: str,
+    begin: Callable[[Brief], PublishContext],
+    prepare: list[Step],
+    commit: list[Step],
+    *,
+    expected_version: int | None = None,
+) -> Brief:
+    """The one path of a move that makes an issue's files (publishing; confirming a
+    correction, corrections/operations.py): in the series' publishing turn, `prepare` runs
+    outside any write transaction on the context `begin` makes, then `commit` under the
+    series' numbering lock, and the unit commits. NumbersMoved makes the files again (at most
+    ATTEMPTS times); any other failure rolls back and removes the files of the attempt.
+    TurnTimeout: another publisher of the series held its turn too long."""
+    session.rollback()
+    brief = session.get(Brief, brief_id)
+    if brief is None:
+        raise LookupError(brief_id)
+    check_move(actor, brief, action, expected_version)  # refuse before waiting for a turn
+    series_id = brief.series_id
+    session.rollback()
+    with publishing_turn(session.get_bind(), series_id):
+        return _run_in_turn(session, brief_id, actor, action, begin, prepare, commit, expected_version)
+
+
+def _run_in_turn(session: Session, brief_id: int, actor: Any, action: str, begin: Callable[[Brief], PublishContext],
+                 prepare: list[Step], commit: list[Step], expected_version: int | None) -> Brief:
     for _ in range(ATTEMPTS):
         session.rollback()
         brief = session.get(Brief, brief_id, populate_existing=True)
         if brief is None:
             raise LookupError(brief_id)
-        check_move(actor, brief, "publish", expected_version)
-        chosen_date = issue_date or default_issue_date(brief)
-        assert chosen_date is not None  # a signed brief has signed_at (check constraint)
-        ctx = PublishContext(session, brief, brief.series, actor, chosen_date)
+        check_move(actor, brief, action, expected_version)
+        ctx = begin(brief)
         try:
             with session.no_autoflush:
                 for step in prepare:
                     step(ctx)
             session.rollback()  # nothing was written; forget what was set in memory
             brief, _ = begin_locked_move(
-                session, brief_id, actor, "publish", lambda b: lock_series_numbering(session, b.series_id),
+                session, brief_id, actor, action, lambda b: lock_series_numbering(session, b.series_id),
                 expected_version=expected_version,
             )
             ctx.brief = brief

@@ -6,10 +6,17 @@ The expectations below are written from DESIGN.md's lifecycle table, not read fr
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from flask_babel import force_locale, gettext
 from markupsafe import escape
 
+from sqlalchemy import select
+
+from corrections.operations import request_correction
+from extensions import db
+from models import Correction, User
 from tests.conftest import PATHS, fetch
 from workflows.brief import State
 
@@ -161,3 +168,104 @@ def test_buttons_match_the_policy(app, make_brief, login_as):
     assert 'data-action="approve"' not in signer_page
     editor_page = login_as("editor").get(f"/briefs/{brief_id}").get_data(as_text=True)
     assert "data-action=" not in editor_page
+
+
+# --- Corrections of an issued brief: every role × correction move × state -----------------------
+
+ISSUED = {State.PUBLISHED, State.ARCHIVED}
+ONLY_REQUESTER = "Only the editor who asked for this correction may withdraw it."
+ALREADY_PENDING = "A correction of this issue is already waiting for confirmation."
+NONE_PENDING = "No correction of this issue is waiting for confirmation."
+
+# action -> (personas holding the role, {persona: ownership refusal while a request by "editor" waits})
+CORRECTION_RULES: dict[str, tuple[set[str], dict[str, str]]] = {
+    "request_correction": ({"editor", "editor2"}, {}),
+    "confirm_correction": ({"signer", "signer2"}, {}),
+    "withdraw_correction": ({"editor", "editor2"}, {"editor2": ONLY_REQUESTER}),
+    "reject_correction": ({"signer", "signer2"}, {}),
+}
+
+
+def correction_expected(persona: str, action: str, state: State, pending: bool) -> tuple[int, str | None]:
+    """(HTTP status, reason shown); `pending`: a request by "editor" is waiting."""
+    if not can_see(persona, state):
+        return 404, None
+    holders, ownership = CORRECTION_RULES[action]
+    if persona not in holders:
+        return 403, ROLE
+    if pending and persona in ownership:
+        return 403, ownership[persona]
+    if state not in ISSUED:
+        return 409, WRONG_STATE
+    if action == "request_correction" and pending:
+        return 409, ALREADY_PENDING
+    if action != "request_correction" and not pending:
+        return 409, NONE_PENDING
+    return 302, None
+
+
+def ask_as_editor(app, brief_id: int) -> None:
+    """A request by "editor": 第1期 becomes 第2期."""
+    with app.app_context():
+        brief = fetch(app, brief_id)
+        editor = db.session.scalar(select(User).where(User.username == "editor"))
+        request_correction(db.session, brief_id, editor, issue_date=brief.issue_date, issue_number=2,
+                           total_number=brief.total_number, reason="期号录错")
+
+
+def corrections(app, brief_id: int) -> list[tuple[str, int]]:
+    with app.app_context():
+        return db.session.execute(select(Correction.state, Correction.new_issue_number)
+                                  .where(Correction.brief_id == brief_id).order_by(Correction.id)).all()
+
+
+def correction_move(app, client, brief_id: int, action: str, version: int):
+    if action == "request_correction":
+        brief = fetch(app, brief_id)
+        return client.post(f"/briefs/{brief_id}/correction", {
+            "issue_date": (brief.issue_date or date(2026, 11, 20)).isoformat(), "issue_number": "3",
+            "total_number": str(brief.total_number or 31), "reason": "期号录错", "version": str(version)})
+    if action == "confirm_correction":
+        return client.post(f"/briefs/{brief_id}/correction/confirm", {"comment": "", "version": str(version)})
+    return client.act(brief_id, action, "理由", version=version)
+
+
+def correction_cells() -> list[tuple[str, str, State, bool]]:
+    # The usual case: a request waits for every move but the request itself ...
+    cells = [(p, a, s, a != "request_correction" and s in ISSUED) for p in PERSONAS for a in CORRECTION_RULES
+             for s in STATES]
+    # ... and the other case on an issued brief, for the roles that may make the move.
+    cells += [(p, a, s, a == "request_correction") for a, (holders, _) in CORRECTION_RULES.items()
+              for p in sorted(holders) for s in sorted(ISSUED)]
+    return cells
+
+
+CORRECTION_CELLS = correction_cells()
+AFTER = {"request_correction": "pending", "confirm_correction": "applied", "withdraw_correction": "withdrawn",
+         "reject_correction": "rejected"}
+
+
+@pytest.mark.parametrize("persona,action,state,pending", CORRECTION_CELLS,
+                         ids=[f"{p}-{a}-{s.value}-{'pending' if w else 'none'}" for p, a, s, w in CORRECTION_CELLS])
+def test_correction_cell(app, make_brief, login_as, persona, action, state, pending):
+    brief_id = make_brief(state)
+    if pending:
+        ask_as_editor(app, brief_id)
+    before = fetch(app, brief_id)
+    asked = corrections(app, brief_id)
+    client = login_as(persona)
+    status, reason = correction_expected(persona, action, state, pending)
+    response = correction_move(app, client, brief_id, action, before.version)
+    page = response.get_data(as_text=True)
+    assert response.status_code == status, page[:500]
+    after = fetch(app, brief_id)
+    assert after.state == before.state  # a correction never moves the brief to another state
+    if status == 302:
+        assert corrections(app, brief_id)[-1][0] == AFTER[action]
+        assert after.version > before.version
+        assert after.issue_number == (2 if action == "confirm_correction" else before.issue_number)
+    else:
+        assert after.version == before.version and after.issue_number == before.issue_number
+        assert corrections(app, brief_id) == asked
+        if reason:
+            assert zh(app, reason) in page

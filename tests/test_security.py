@@ -94,6 +94,10 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
         "distribution.copy_act": {"submit-version": "1", "submit-route": "courier"},
         "distribution.new_link": {"days": "7"},
         "distribution.revoke": {},
+        # Corrections (views/corrections.py).
+        "corrections.request_form": {"issue_date": "2026-11-20", "issue_number": "9", "total_number": "99",
+                                     "reason": "伪造", "version": "6"},
+        "corrections.confirm_form": {"comment": "伪造", "version": "6"},
     }
 
     def data_for(endpoint: str) -> dict:
@@ -107,7 +111,8 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     persona.update(dict.fromkeys(["archive.file_form", "archive.sequences", "archive.export", "archive.import_page"],
                                  "archivist"))
     persona.update({e: "editor" for e in form_data if e.startswith("distribution.")})
-    clients = {name: login_as(name) for name in ("admin", "drafter", "editor", "archivist")}
+    persona.update({"corrections.request_form": "editor", "corrections.confirm_form": "signer"})
+    clients = {name: login_as(name) for name in ("admin", "drafter", "editor", "archivist", "signer")}
     before = snapshot(app)
     checked = []
     for rule in app.url_map.iter_rules():
@@ -115,8 +120,9 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
             continue
         assert rule.endpoint in form_data, f"new POST route {rule.endpoint}: add it to this test"
         who = persona.get(rule.endpoint, "admin" if rule.endpoint.startswith("admin.") else "drafter")
-        url_values = dict(values, brief_id={"briefs.publish_form": signed, "archive.file_form": published}.get(
-            rule.endpoint, draft))
+        url_values = dict(values, brief_id={"briefs.publish_form": signed, "archive.file_form": published,
+                                            "corrections.request_form": published,
+                                            "corrections.confirm_form": published}.get(rule.endpoint, draft))
         url = fill(rule.rule, url_values)
         http = app.test_client() if who is None else clients[who].http
         response = http.post(url, data=data_for(rule.endpoint))
@@ -135,8 +141,8 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
             assert http.get("/").status_code == 200  # still logged in (logout was refused too)
     # login, logout, account, new, edit, act, publish, 2 user, 2 series, file, sequences, export, import,
     # and distribution: 2 recipient, import, series list, add, save, remove, move, dispatch, receipts,
-    # recall, copy move, new link, revoke
-    assert len(checked) == 29, checked
+    # recall, copy move, new link, revoke; and a correction's request and confirmation
+    assert len(checked) == 31, checked
     assert snapshot(app) == before
 
 

@@ -17,9 +17,11 @@ def person(uid, *roles):
     return SimpleNamespace(id=uid, display_name=f"p{uid}", role_set=frozenset(roles), is_authenticated=True)
 
 
-def brief(state, author=1, approver=None, submitted=True):
+def brief(state, author=1, approver=None, submitted=True, pending_by=None, copies_moved=False):
+    pending = SimpleNamespace(requested_by_id=pending_by) if pending_by is not None else None
     return SimpleNamespace(state=state, author_id=author, approved_by_id=approver,
-                           submitted_at=object() if submitted else None)
+                           submitted_at=object() if submitted else None,
+                           pending_correction=pending, copies_moved=copies_moved)
 
 
 def test_workflows_import_no_flask():
@@ -31,7 +33,9 @@ def test_workflows_import_no_flask():
 
 
 def test_table_matches_design():
-    moves = {t.action: ({s.value for s in t.sources}, t.target.value, {r.value for r in t.roles}, t.reason_required)
+    # A correction leaves the brief in its state (target None: published stays published).
+    moves = {t.action: ({s.value for s in t.sources}, t.target and t.target.value, {r.value for r in t.roles},
+                        t.reason_required)
              for t in LIFECYCLE}
     assert moves == {
         "submit": ({"draft"}, "in_review", {"drafter"}, False),
@@ -43,6 +47,10 @@ def test_table_matches_design():
         "publish": ({"signed"}, "published", {"editor"}, False),
         "archive": ({"published"}, "archived", {"archivist"}, False),
         "withdraw": ({"draft", "in_review"}, "withdrawn", {"drafter"}, True),
+        "request_correction": ({"published", "archived"}, None, {"editor"}, True),
+        "confirm_correction": ({"published", "archived"}, None, {"signer"}, False),
+        "withdraw_correction": ({"published", "archived"}, None, {"editor"}, False),
+        "reject_correction": ({"published", "archived"}, None, {"signer"}, True),
     }
 
 
@@ -57,6 +65,27 @@ def test_refusal_kinds():
     assert can(approver_signer, brief("awaiting_signoff", approver=5), "sign")
 
 
+def test_correction_refusals():
+    """Separation of duties is an ownership refusal (403); what the issue is like beyond its
+    state — a request pending or not, a copy sent — refuses like the state (409)."""
+    editor, signer, both = person(2, "editor"), person(3, "signer"), person(4, "editor", "signer")
+    assert can(editor, brief("published"), "request_correction")
+    assert can(editor, brief("archived"), "request_correction")
+    assert can(editor, brief("published", pending_by=9), "request_correction").refusal is Refusal.STATE
+    assert can(editor, brief("published", copies_moved=True), "request_correction").refusal is Refusal.STATE
+    assert can(editor, brief("signed"), "request_correction").refusal is Refusal.STATE
+    assert can(signer, brief("published", pending_by=2), "confirm_correction")
+    assert can(signer, brief("published"), "confirm_correction").refusal is Refusal.STATE
+    assert can(signer, brief("published", pending_by=2, copies_moved=True), "confirm_correction").refusal \
+        is Refusal.STATE
+    assert can(both, brief("published", pending_by=4), "confirm_correction").refusal is Refusal.OWNERSHIP
+    assert can(both, brief("published", pending_by=4), "reject_correction").refusal is Refusal.OWNERSHIP
+    assert can(both, brief("published", pending_by=4), "withdraw_correction")
+    assert can(editor, brief("published", pending_by=4), "withdraw_correction").refusal is Refusal.OWNERSHIP
+    assert can(editor, brief("published"), "withdraw_correction").refusal is Refusal.STATE
+    assert [t.action for t in available_actions(both, brief("archived", pending_by=4))] == ["withdraw_correction"]
+
+
 def test_available_actions_are_what_can_allows():
     signer = person(7, "signer")
     assert [t.action for t in available_actions(signer, brief("awaiting_signoff", approver=2))] == ["send_back", "sign"]
@@ -67,7 +96,7 @@ def test_diagram_has_every_move():
     diagram = mermaid_diagram()
     for t in LIFECYCLE:
         for source in t.sources:
-            assert f"{source.value} --> {t.target.value}" in diagram
+            assert f"{source.value} --> {t.target_for(source).value}" in diagram
     assert all(f"as {s.value}" in diagram for s in State)
     assert set(TRANSITIONS) == {t.action for t in LIFECYCLE}
 

@@ -17,7 +17,7 @@ from archive.fixity import record_download_check
 from extensions import db
 from forms.brief import ActionForm, BriefForm, DiffForm, EditBriefForm, NewBriefForm, PublishForm, version_of
 from i18n import translate
-from models import AuditEvent, Brief, Revision, Series
+from models import AuditEvent, Brief, Correction, Revision, Series, StoredFile
 from publishing.pipeline import PublishError, default_issue_date, publish
 from publishing.services import file_store, pdf_renderer
 from publishing.storage import FixityError
@@ -27,6 +27,7 @@ from rendering.printing import printed_issue_from_brief
 from views.access import get_brief, refuse, require
 from views.errors import error_page
 from workflows.brief import STATE_LABELS, TRANSITIONS, State
+from workflows.correction import CorrectionState
 from workflows.policy import EDIT, READ, available_actions, can, may, readable_clause
 from workflows.transitions import (
     ActionRefused,
@@ -41,7 +42,12 @@ bp = Blueprint("briefs", __name__)
 log = logging.getLogger(__name__)
 
 # Moves that run as a pipeline have their own page with their own form.
-PIPELINE_PAGES = {"publish": "briefs.publish_form", "archive": "archive.file_form"}
+PIPELINE_PAGES = {
+    "publish": "briefs.publish_form",
+    "archive": "archive.file_form",
+    "request_correction": "corrections.request_form",
+    "confirm_correction": "corrections.confirm_form",
+}
 
 OPEN_STATES = [State.DRAFT, State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED]
 CONTENT_LABELS = [
@@ -81,11 +87,13 @@ def _choices(form: BriefForm, brief: Brief | None = None) -> None:
 @bp.get("/")
 def dashboard() -> str:
     """我的待办: the briefs waiting for my action, grouped by what I am to do."""
-    # Published issues wait only for archivists (filing); others need not scan the archive.
+    # Published issues wait only for archivists (filing) and, with a correction pending, for
+    # signers; others need not scan the archive.
     waiting = OPEN_STATES + ([State.PUBLISHED] if may(current_user, "manage_archive") else [])
+    correcting = Brief.id.in_(select(Correction.brief_id).where(Correction.state == CorrectionState.PENDING.value))
     candidates = db.session.scalars(
         select(Brief)
-        .where(readable_clause(current_user, Brief), Brief.state.in_([s.value for s in waiting]))
+        .where(readable_clause(current_user, Brief), Brief.state.in_([s.value for s in waiting]) | correcting)
         .order_by(Brief.updated_at.desc())
     ).all()
     groups: dict[str, list[Brief]] = {t.action: [] for t in TRANSITIONS.values() if t.todo}
@@ -260,6 +268,8 @@ def _render_show(brief: Brief, *, error: str | None = None, failed: str | None =
         # What was typed into a form that is no longer offered (the brief moved on meanwhile).
         kept_text=(failed_form.comment.data or "").strip() if failed_form is not None and failed not in {
             t.action for t in available_actions(current_user, brief)} else "",
+        superseded_files=db.session.scalar(select(db.func.count(StoredFile.id)).where(
+            StoredFile.brief_id == brief.id, StoredFile.superseded_by_id.is_not(None))),
     )
 
 

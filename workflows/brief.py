@@ -4,6 +4,10 @@ Each `Transition` answers, from one entry: is this move legal from this state, w
 may make it, which separation-of-duty guards apply, whether it needs a reason, and what it
 records on the brief. The policy module, the apply function, the buttons on a brief page and
 the README's diagram are all read off `LIFECYCLE`.
+
+Most moves take the brief to another state; the corrections of an issued brief's date and
+numbers (workflows/correction.py) leave it where it is (`target` None: published stays
+published, archived stays archived), so the state column keeps one value per state.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from workflows import correction
 from workflows.i18n import N_
 from workflows.roles import Role
 
@@ -51,6 +56,10 @@ class Actor(Protocol):
     def role_set(self) -> frozenset[str]: ...
 
 
+class PendingCorrection(Protocol):
+    requested_by_id: int
+
+
 class BriefRecord(Protocol):
     """What the rules read and write on a brief (the ORM model satisfies it)."""
 
@@ -58,6 +67,11 @@ class BriefRecord(Protocol):
     author_id: int
     approved_by_id: int | None
     submitted_at: datetime | None
+    # For corrections: the request waiting for a signer, and whether a copy left `printed`.
+    pending_correction: PendingCorrection | None
+
+    @property
+    def copies_moved(self) -> bool: ...
 
 
 # A guard returns None when the actor may proceed, else the refusal's message.
@@ -126,23 +140,34 @@ class Transition:
     action: str
     label: str
     sources: frozenset[State]
-    target: State
+    target: State | None  # None: the brief stays in its state (a correction)
     roles: frozenset[Role]
+    # Who, of those holding the role, may not make the move (separation of duties): 403.
     guards: tuple[Guard, ...] = ()
     # "required", "optional" or None: whether the move takes a written reason / opinion.
     comment: str | None = None
     comment_label: str = N_("Reason")
     effect: Effect | None = None
-    # The publish move runs inside the publishing pipeline, never from a plain form.
+    # Moves with their own page and operation (publishing, filing, a correction's request and
+    # its confirmation), never made from the plain action form.
     pipeline_only: bool = False
     tone: str = "default"
     # The 我的待办 group a brief falls in when this move is open to the user.
     todo: str | None = None
+    # What the brief must be like beyond its state (a correction pending, no copy sent),
+    # checked after the state and refused like it: 409.
+    conditions: tuple[Guard, ...] = ()
 
     @property
     def reason_required(self) -> bool:
         return self.comment == "required"
 
+    def target_for(self, source: State) -> State:
+        return source if self.target is None else self.target
+
+
+# Published or filed: the issue exists, with its numbers and date.
+ISSUED_STATES = frozenset({State.PUBLISHED, State.ARCHIVED})
 
 LIFECYCLE: tuple[Transition, ...] = (
     Transition(
@@ -202,6 +227,36 @@ LIFECYCLE: tuple[Transition, ...] = (
         frozenset({Role.DRAFTER}), (author_only,),
         comment="required", comment_label=N_("Reason for withdrawing"), tone="danger",
     ),
+    # Corrections of an issued brief's date and numbers (workflows/correction.py).
+    Transition(
+        "request_correction", N_("Request a correction"),
+        ISSUED_STATES, None,
+        frozenset({Role.EDITOR}),
+        comment="required", comment_label=N_("Reason for the correction"), pipeline_only=True,
+        conditions=(correction.nothing_pending, correction.no_copy_moved),
+    ),
+    Transition(
+        "confirm_correction", N_("Confirm the correction"),
+        ISSUED_STATES, None,
+        frozenset({Role.SIGNER}), (correction.not_requester,),
+        comment="optional", comment_label=N_("Opinion on the correction"), effect=correction.apply_correction,
+        pipeline_only=True, tone="primary", todo=N_("Corrections to confirm"),
+        conditions=(correction.something_pending, correction.no_copy_moved),
+    ),
+    Transition(
+        "withdraw_correction", N_("Withdraw the correction request"),
+        ISSUED_STATES, None,
+        frozenset({Role.EDITOR}), (correction.requester_only,),
+        comment="optional", effect=correction.withdraw_request, tone="danger",
+        conditions=(correction.something_pending,),
+    ),
+    Transition(
+        "reject_correction", N_("Reject the correction"),
+        ISSUED_STATES, None,
+        frozenset({Role.SIGNER}), (correction.not_requester,),
+        comment="required", comment_label=N_("Reason for rejecting"), effect=correction.reject_request, tone="danger",
+        conditions=(correction.something_pending,),
+    ),
 )
 
 TRANSITIONS: dict[str, Transition] = {t.action: t for t in LIFECYCLE}
@@ -217,7 +272,7 @@ def mermaid_diagram(translate: Callable[[str], str] = lambda s: s) -> str:
         roles = ", ".join(sorted(r.value for r in t.roles))
         for source in sorted(t.sources, key=list(State).index):
             lines.append(
-                f"    {source.value} --> {t.target.value}: {translate(t.label)} ({t.action}; {roles})"
+                f"    {source.value} --> {t.target_for(source).value}: {translate(t.label)} ({t.action}; {roles})"
             )
     return "\n".join(lines) + "\n"
 
@@ -236,4 +291,8 @@ EVENT_LABELS: dict[str, str] = {
     "archive": N_("filed it in the archive"),
     "import": N_("imported it into the archive"),
     "withdraw": N_("withdrew it"),
+    "request_correction": N_("asked for a correction"),
+    "confirm_correction": N_("confirmed the correction"),
+    "withdraw_correction": N_("withdrew the correction request"),
+    "reject_correction": N_("rejected the correction"),
 }

@@ -97,8 +97,13 @@ def horizon_error(issue_date: date, today: date, horizon_days: int) -> str | Non
 
 
 def numbers_error(numbers: IssueNumbers) -> str | None:
-    if not 0 < numbers.issue <= MAX_ISSUE_NUMBER:
+    return number_domain_error(numbers.issue, numbers.total)
+
+
+def number_domain_error(issue: int, total: int) -> str | None:
+    """期号 and 总期号 as typed (a correction) or allocated (a publish) must fit the columns."""
+    if not 0 < issue <= MAX_ISSUE_NUMBER:
         return N_("期号 must be between 1 and 9999.")
-    if not 0 < numbers.total <= MAX_TOTAL_NUMBER:
+    if not 0 < total <= MAX_TOTAL_NUMBER:
         return N_("总期号 must be between 1 and 999999.")
     return None

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, literal, or_, true
 
-from workflows.brief import EDITABLE_STATES, TRANSITIONS, Actor, State, Transition, not_author
+from workflows.brief import EDITABLE_STATES, ISSUED_STATES, TRANSITIONS, Actor, State, Transition, not_author
 from workflows.copy import CLOSED_STATES, COPY_MOVERS, COPY_TRANSITIONS, CopyState, CopyTransition
 from workflows.i18n import N_
 from workflows.roles import Role
@@ -48,7 +48,6 @@ EDIT = "edit"
 REVIEW_STATES = frozenset(
     {State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED, State.PUBLISHED, State.ARCHIVED}
 )
-ISSUED_STATES = frozenset({State.PUBLISHED, State.ARCHIVED})
 
 
 def _is_anonymous(user: Any) -> bool:
@@ -121,6 +120,10 @@ def _check_transition(user: Actor, brief: Any, transition: Transition) -> Decisi
             return Decision(Refusal.OWNERSHIP, message)
     if State(brief.state) not in transition.sources:
         return Decision(Refusal.STATE, N_("This action is not possible in the brief's current state."))
+    for condition in transition.conditions:
+        message = condition(user, brief)
+        if message:
+            return Decision(Refusal.STATE, message)
     return ALLOWED
 
 

@@ -261,16 +261,15 @@ def apply_transition(
         raise InvalidAction(N_("A brief needs a title and a body before it can be submitted."))
     now = now or utcnow()
     source = brief.state
+    target = transition.target_for(State(source)).value
     if transition.effect is not None:
         transition.effect(brief, actor, now, comment)
     brief._transition_in_progress = True
     try:
-        brief.state = transition.target.value
+        brief.state = target
     finally:
         brief._transition_in_progress = False
-    event = record_event(
-        session, brief, action, actor, from_state=source, to_state=transition.target.value, reason=comment, now=now
-    )
+    event = record_event(session, brief, action, actor, from_state=source, to_state=target, reason=comment, now=now)
     session.flush()
     return event
 
