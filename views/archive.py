@@ -26,7 +26,7 @@ from publishing.storage import FixityError
 from views.access import get_brief, refuse, require
 from views.errors import error_page
 from workflows.filing import RETENTION_LABELS, Retention
-from workflows.policy import ISSUED_STATES, readable_clause
+from workflows.policy import BROWSE_BRIEFS, ISSUED_STATES, readable_clause
 from workflows.transitions import ActionRefused, StaleBrief
 
 bp = Blueprint("archive", __name__)
@@ -39,6 +39,7 @@ def _retention_choices() -> list[tuple[str, str]]:
 @bp.get("/archive")
 def browse() -> str:
     """Series → year → issues, newest first; only issues the user may read."""
+    require(BROWSE_BRIEFS)
     issued = Brief.state.in_([s.value for s in ISSUED_STATES]) & readable_clause(current_user, Brief)
     series = db.session.scalars(select(Series).order_by(Series.id)).all()
     series_id = request.args.get("series", type=int) or (series[0].id if series else None)
@@ -135,6 +136,7 @@ def search_results(query: str, series_id: int | None, year: int | None) -> list[
 @bp.get("/archive/search")
 def search_page() -> str:
     """Full-text search of the issues the user may read, with filters and highlighted snippets."""
+    require(BROWSE_BRIEFS)
     args = request.args
     query = args.get("q", "").strip()
     filters = {

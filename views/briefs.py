@@ -27,7 +27,7 @@ from rendering.printing import printed_issue_from_brief
 from views.access import get_brief, refuse, require
 from views.errors import error_page
 from workflows.brief import STATE_LABELS, TRANSITIONS, State
-from workflows.policy import EDIT, READ, available_actions, can, may, readable_clause
+from workflows.policy import BROWSE_BRIEFS, EDIT, READ, available_actions, can, may, readable_clause
 from workflows.transitions import (
     ActionRefused,
     InvalidAction,
@@ -125,6 +125,7 @@ def _returned_reasons(brief_ids: list[int]) -> dict[int, AuditEvent]:
 
 @bp.get("/briefs")
 def index() -> str:
+    require(BROWSE_BRIEFS)
     state = request.args.get("state", "")
     series_id = request.args.get("series", type=int)
     query_text = request.args.get("q", "").strip()
