@@ -42,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from views import init_templates
     from views.admin import bp as admin_bp
     from views.archive import bp as archive_bp
+    from views.audit import bp as audit_bp
     from views.auth import bp as auth_bp
     from views.briefs import bp as briefs_bp
     from views.distribution import bp as distribution_bp
@@ -53,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(archive_bp)
     app.register_blueprint(distribution_bp)
+    app.register_blueprint(audit_bp)
     init_errors(app)
 
     from commands import register_commands

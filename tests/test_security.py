@@ -77,6 +77,7 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
                          "version": "1"},
         "admin.user_roles": {"roles": ["archivist"]},
         "admin.series_classification": {"classified_levels": "伪造", "version": "1"},
+        "audit.verify": {},
         "archive.file_form": {"retention": "Y", "version": "6"},
         "archive.sequences": {"year": "2026", "retention": "Y", "first_item": "500"},
         "archive.export": {"year": "2026"},
@@ -110,8 +111,10 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     persona.update(dict.fromkeys(["archive.file_form", "archive.sequences", "archive.export", "archive.import_page"],
                                  "archivist"))
     persona.update({e: "editor" for e in form_data if e.startswith("distribution.")})
-    persona.update({"admin.user_roles": "security_admin", "admin.series_classification": "security_admin"})
-    clients = {name: login_as(name) for name in ("admin", "drafter", "editor", "archivist", "security_admin")}
+    persona.update({"admin.user_roles": "security_admin", "admin.series_classification": "security_admin",
+                    "audit.verify": "auditor"})
+    clients = {name: login_as(name) for name in ("admin", "drafter", "editor", "archivist", "security_admin",
+                                                 "auditor")}
     before = snapshot(app)
     checked = []
     for rule in app.url_map.iter_rules():
@@ -139,8 +142,8 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
             assert http.get("/account").status_code == 200  # still logged in (logout was refused too)
     # login, logout, account, new, edit, act, publish, 2 user, roles, 2 series, classification, file,
     # sequences, export, import, and distribution: 2 recipient, import, series list, add, save, remove,
-    # move, dispatch, receipts, recall, copy move, new link, revoke
-    assert len(checked) == 31, checked
+    # move, dispatch, receipts, recall, copy move, new link, revoke; and the audit trail's verification
+    assert len(checked) == 32, checked
     assert snapshot(app) == before
 
 

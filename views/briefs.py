@@ -79,8 +79,10 @@ def _choices(form: BriefForm, brief: Brief | None = None) -> None:
 
 
 @bp.get("/")
-def dashboard() -> str:
+def dashboard() -> Response | str:
     """我的待办: the briefs waiting for my action, grouped by what I am to do."""
+    if not may(current_user, BROWSE_BRIEFS):  # the auditor reads no brief: their work is the log
+        return redirect(url_for("audit.security_log"))
     # Published issues wait only for archivists (filing); others need not scan the archive.
     waiting = OPEN_STATES + ([State.PUBLISHED] if may(current_user, "manage_archive") else [])
     candidates = db.session.scalars(
