@@ -23,7 +23,7 @@ from i18n import translate
 from models import ArchiveSequence, Brief, Series
 from publishing.services import file_store
 from publishing.storage import FixityError
-from views.access import get_brief, refuse, require
+from views.access import get_brief, log_event, refuse, require
 from views.errors import error_page
 from workflows.filing import RETENTION_LABELS, Retention
 from workflows.policy import BROWSE_BRIEFS, ISSUED_STATES, readable_clause
@@ -170,6 +170,9 @@ def export() -> Response:
         bundle = export_bag(briefs, file_store(), name)
     except (ExportError, FixityError) as error:
         return error_page(409, _("The export was not made: %(reason)s", reason=str(error)))
+    log_event("bag_exported", series=form.series.data, year=form.year.data, q=form.q.data or None,
+              issues=len(briefs), classified=sorted({b.id for b in briefs if b.classification}), file=bundle.name)
+    db.session.commit()
     response = send_file(bundle, mimetype="application/zip", as_attachment=True, download_name=bundle.name)
     response.call_on_close(lambda: shutil.rmtree(bundle.parent, ignore_errors=True))
     return response

@@ -24,7 +24,7 @@ from publishing.storage import FixityError
 from rendering.diff import diff_fields
 from rendering.markdown import render_body
 from rendering.printing import printed_issue_from_brief
-from views.access import get_brief, refuse, require
+from views.access import get_brief, log_event, refuse, require
 from views.errors import error_page
 from workflows.brief import STATE_LABELS, TRANSITIONS, State
 from workflows.policy import BROWSE_BRIEFS, EDIT, READ, available_actions, can, may, readable_clause
@@ -383,6 +383,8 @@ def master_pdf(brief_id: int) -> Response:
         abort(error_page(409, _("The stored PDF no longer matches the fingerprint recorded when it was "
                                 "published, so it is not served. Please tell the archivist.")))
     record_download_check(stored, None)
+    if brief.classification:
+        log_event("classified_download", subject_id=brief.id, classification=brief.classification, file=stored.name)
     db.session.commit()
     return _pdf_response(data, _file_name(brief))
 
