@@ -130,3 +130,15 @@ def test_an_installation_moves_to_three_people(app, people, make_brief, login_as
         by_cli = [e for e in events if e.actor_id is None]
         assert {event_detail(e)["username"] for e in by_cli} == {"anquan", "shenji"}
         assert all(e.actor_name.startswith("command line (") for e in by_cli)
+
+
+def test_the_demo_has_the_three_administrators(app, monkeypatch, tmp_path):
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))  # its credentials file goes there
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    for line in ("admin ", "security ", "auditor "):
+        assert any(row.strip().startswith(line) for row in result.output.splitlines()), line
+    assert "(security_admin)" in result.output and "(auditor)" in result.output
+    assert "auditor" in (tmp_path / "demo-credentials.txt").read_text(encoding="utf-8")
+    assert roles_of(app, "security") == {"security_admin"} and roles_of(app, "auditor") == {"auditor"}
+    assert roles_of(app, "admin") == {"admin"}
