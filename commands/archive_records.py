@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from accounts.operations import command_line_name
 from archive.bag import ExportError, export_bag, issued_briefs
 from archive.fixity import verify_store
 from archive.importer import files_from_paths, import_batch
@@ -17,6 +18,7 @@ from extensions import db
 from models import User
 from publishing.services import file_store
 from publishing.storage import FixityError
+from securitylog.operations import log_security_event
 
 
 @click.group("archive", help="The archive: fixity, import, export.", cls=AppGroup)
@@ -79,4 +81,8 @@ def export(series_id: int | None, year: int | None, output: Path) -> None:
         raise click.ClickException(str(error)) from error
     shutil.move(bundle, output)
     shutil.rmtree(bundle.parent, ignore_errors=True)
+    log_security_event(db.session, "bag_exported", None, actor_name=command_line_name(), detail={
+        "series": series_id, "year": year, "issues": len(briefs),
+        "classified": sorted(b.id for b in briefs if b.classification), "file": str(output)})
+    db.session.commit()
     click.echo(f"{output}: {len(briefs)} issues, bag validated")

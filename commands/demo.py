@@ -31,6 +31,9 @@ DEMO_USERS = [
     ("signer", "王志远", [Role.SIGNER]),
     ("archivist", "陈静", [Role.ARCHIVIST]),
     ("admin", "赵敏", [Role.ADMIN]),
+    # 三员分立: the security administrator grants roles, the auditor reads the security log.
+    ("security", "黄磊", [Role.SECURITY_ADMIN]),
+    ("auditor", "林芳", [Role.AUDITOR]),
 ]
 
 # The recipients directory: the leaders named on the 本期专报 line, and the units on the series'

@@ -1,4 +1,9 @@
-"""`flask --app app user …`: manage accounts from the command line."""
+"""`flask --app app user …`: manage accounts from the command line.
+
+The command line is the installation's root of trust (whoever runs it holds the server): it is
+how the first security administrator and auditor get their roles, and it may change any account.
+It still gives nobody two of the three administrators' roles, and every change is written to
+the security log under "command line (<system user>)"."""
 
 from __future__ import annotations
 
@@ -8,9 +13,10 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from accounts.operations import AccountProblem, assign_roles, create_account, update_account
 from extensions import db
 from models import User
-from workflows.roles import Role
+from workflows.roles import Role, RoleConflict
 
 ROLE_CHOICE = click.Choice([r.value for r in Role])
 
@@ -22,6 +28,13 @@ def _get(username: str) -> User:
     return user
 
 
+def _conflict(error: RoleConflict) -> click.ClickException:
+    return click.ClickException(
+        f"{', '.join(sorted(error.roles))}: the system administrator (admin), the security administrator "
+        "(security_admin) and the auditor (auditor) must be three different people; give each account one of them"
+    )
+
+
 @click.group("user", help="Create and manage user accounts.", cls=AppGroup)
 def cli() -> None:
     pass
@@ -30,18 +43,22 @@ def cli() -> None:
 @cli.command("create")
 @click.argument("username")
 @click.option("--name", "display_name", required=True, help="Name as printed, e.g. 李长青.")
-@click.option("--role", "roles", multiple=True, type=ROLE_CHOICE, help="Repeat for several roles.")
+@click.option("--role", "roles", multiple=True, type=ROLE_CHOICE,
+              help="Repeat for several roles (at most one of admin, security_admin, auditor).")
 @click.option("--password", help="Default: a random one, printed once.")
 @click.option("--locale", default="zh_CN", type=click.Choice(["zh_CN", "en"]))
 def create(username: str, display_name: str, roles: tuple[str, ...], password: str | None, locale: str) -> None:
-    if db.session.scalar(select(User).where(User.username == username)):
-        raise click.ClickException(f"user {username!r} exists")
     generated = password is None
     password = password or secrets.token_urlsafe(9)
-    user = User(username=username, display_name=display_name, locale=locale)
-    user.set_password(password)
-    user.set_roles(set(roles))
-    db.session.add(user)
+    try:
+        create_account(db.session, None, username=username, display_name=display_name, password=password,
+                       locale=locale, roles=set(roles))
+    except AccountProblem as problem:
+        db.session.rollback()
+        raise click.ClickException(f"user {username!r} exists") from problem
+    except RoleConflict as conflict:
+        db.session.rollback()
+        raise _conflict(conflict) from conflict
     db.session.commit()
     click.echo(f"created {username} ({', '.join(sorted(roles)) or 'no roles'})")
     if generated:
@@ -61,7 +78,11 @@ def list_users() -> None:
 def set_roles(username: str, roles: tuple[str, ...]) -> None:
     """Set USERNAME's roles to exactly ROLES."""
     user = _get(username)
-    user.set_roles(set(roles))
+    try:
+        assign_roles(db.session, None, user, set(roles))
+    except RoleConflict as conflict:
+        db.session.rollback()
+        raise _conflict(conflict) from conflict
     db.session.commit()
     click.echo(f"{username}: {', '.join(sorted(roles)) or 'no roles'}")
 
@@ -72,7 +93,7 @@ def set_roles(username: str, roles: tuple[str, ...]) -> None:
 def reset_password(username: str, password: str | None) -> None:
     user = _get(username)
     new = password or secrets.token_urlsafe(9)
-    user.set_password(new)
+    update_account(db.session, None, user, password=new)
     db.session.commit()
     click.echo(f"password of {username} reset" + ("" if password else f": {new}"))
 
@@ -81,7 +102,7 @@ def reset_password(username: str, password: str | None) -> None:
 @click.argument("username")
 def deactivate(username: str) -> None:
     user = _get(username)
-    user.deactivate()
+    update_account(db.session, None, user, active=False)
     db.session.commit()
     click.echo(f"{username} deactivated")
 
@@ -90,6 +111,6 @@ def deactivate(username: str) -> None:
 @click.argument("username")
 def activate(username: str) -> None:
     user = _get(username)
-    user.active = True
+    update_account(db.session, None, user, active=True)
     db.session.commit()
     click.echo(f"{username} activated")

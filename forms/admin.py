@@ -25,7 +25,6 @@ class UserForm(FlaskForm):
         validators=[DataRequired(), Length(max=64), Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Letters, digits, _ . - only."))],
     )
     display_name = StringField(_l("Name as printed"), validators=[DataRequired(), Length(max=64)])
-    roles = CheckboxesField(_l("Roles"))
     locale = SelectField(_l("Language"))
     active = BooleanField(_l("Active"), default=True)
     password = PasswordField(
@@ -44,9 +43,21 @@ class SeriesForm(FlaskForm):
         _l("总期号 of the first issue numbered here"), validators=[DataRequired(), NumberRange(min=1)]
     )
     supplement_numbering = SelectField(_l("Supplement numbering"))  # choices translated by the view
+    active = BooleanField(_l("Active"), default=True)
+    version = HiddenField()
+
+
+class RolesForm(FlaskForm):
+    """The security administrator's: which roles an account holds (三员分立 is checked by the model)."""
+
+    roles = CheckboxesField(_l("Roles"))  # choices translated by the view
+
+
+class ClassificationForm(FlaskForm):
+    """The security administrator's: which 密级 levels of a series are classified, and who reads them."""
+
     classified_levels = StringField(
         _l("Classified 密级 levels (comma-separated; empty: none)"), validators=[Length(max=200)]
     )
     classified_readers = CheckboxesField(_l("Roles that may read classified issues"))
-    active = BooleanField(_l("Active"), default=True)
     version = HiddenField()

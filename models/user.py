@@ -3,20 +3,27 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models.base import Base
 from models.types import UTCDateTime, utcnow
-from workflows.roles import Role
+from workflows.roles import ADMINISTRATOR_ROLES, Role, check_separation
 
 ROLE_VALUES = ", ".join(f"'{r.value}'" for r in Role)
+# 三员分立 in the database too: at most one row per user among the three administrators' roles.
+ADMINISTRATOR_VALUES = ", ".join(f"'{r.value}'" for r in sorted(ADMINISTRATOR_ROLES))
+ONE_ADMINISTRATOR_ROLE = text(f"role IN ({ADMINISTRATOR_VALUES})")
 
 
 class UserRole(Base):
     __tablename__ = "user_role"
-    __table_args__ = (CheckConstraint(f"role IN ({ROLE_VALUES})", name="known_role"),)
+    __table_args__ = (
+        CheckConstraint(f"role IN ({ROLE_VALUES})", name="known_role"),
+        Index("uq_user_role_one_administrator", "user_id", unique=True,
+              sqlite_where=ONE_ADMINISTRATOR_ROLE, postgresql_where=ONE_ADMINISTRATOR_ROLE),
+    )
 
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(20), primary_key=True)
@@ -24,6 +31,7 @@ class UserRole(Base):
 
 class User(Base):
     __tablename__ = "user_account"
+    subject_type = "user"  # what workflows.policy.can is asked about
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -47,7 +55,9 @@ class User(Base):
         return frozenset(r.role for r in self.role_rows)
 
     def set_roles(self, roles: set[str] | frozenset[str] | list[str]) -> None:
+        """Hold exactly `roles`; RoleConflict (nothing changed) for two of the three administrators'."""
         wanted = {Role(r).value for r in roles}
+        check_separation(wanted)
         self.role_rows = [r for r in self.role_rows if r.role in wanted] + [
             UserRole(role=r) for r in sorted(wanted - self.role_set)
         ]

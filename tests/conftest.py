@@ -42,6 +42,10 @@ PEOPLE: dict[str, tuple[str, tuple[str, ...]]] = {
     "signer2": ("郑海", ("signer",)),
     "archivist": ("陈静", ("archivist",)),
     "admin": ("赵敏", ("admin",)),
+    "clerk": ("机要员小刘", ("clerk",)),
+    # 三员分立: the two who watch the admin.
+    "security_admin": ("黄磊", ("security_admin",)),
+    "auditor": ("林芳", ("auditor",)),
     # People holding two roles, for separation of duties.
     "drafter_editor": ("钱进", ("drafter", "editor")),
     "editor_signer": ("冯远", ("editor", "signer")),
@@ -165,12 +169,7 @@ def people(app: Flask) -> dict[str, int]:
 @pytest.fixture
 def clerk(app: Flask, people: dict[str, int]) -> int:
     """A 机要员: records dispatch and receipts, nothing else."""
-    with app.app_context():
-        user = User(username="clerk", display_name="机要员小刘", password_hash=_HASH)
-        user.set_roles({"clerk"})
-        db.session.add(user)
-        db.session.commit()
-        return user.id
+    return people["clerk"]
 
 
 def act_together(app: Flask, user_id: int, brief_ids: list[int], move: Callable[[Any, int], Any]) -> None:

@@ -1,5 +1,5 @@
-"""Administration: who may reach it, managing accounts and series through the forms, and the
-`flask user …` command line."""
+"""Administration: who may reach it, managing accounts (the admin) and their roles (the security
+administrator) and series through the forms, and the `flask user …` command line."""
 
 from __future__ import annotations
 
@@ -64,25 +64,43 @@ def field_has_error(page: str, name: str) -> bool:
     return re.search(rf'<div class="field [^"]*has-error">\s*<label for="{name}"', page) is not None
 
 
-def user_form(username: str, display_name: str, roles: list[str], *, active: bool = True,
-              password: str = "", locale: str = "zh_CN") -> dict:
-    data = {"username": username, "display_name": display_name, "roles": roles, "locale": locale,
-            "password": password}
+def user_form(username: str, display_name: str, *, active: bool = True, password: str = "",
+              locale: str = "zh_CN") -> dict:
+    data = {"username": username, "display_name": display_name, "locale": locale, "password": password}
     if active:
         data["active"] = "y"
     return data
+
+
+def roles_form(*roles: str) -> dict:
+    return {"roles": list(roles)}
 
 
 # --- who may administer ------------------------------------------------------------------------
 
 
 def admin_urls(people: dict[str, int], series_id: int) -> list[str]:
-    return ["/admin/users", "/admin/users/new", f"/admin/users/{people['drafter']}", "/admin/series",
-            "/admin/series/new", f"/admin/series/{series_id}"]
+    return ["/admin/users", "/admin/users/new", f"/admin/users/{people['drafter']}",
+            f"/admin/users/{people['drafter']}/roles", "/admin/series", "/admin/series/new",
+            f"/admin/series/{series_id}", f"/admin/series/{series_id}/classification"]
 
 
-@pytest.mark.parametrize("name", ["drafter", "editor", "signer", "archivist", "drafter_editor",
-                                  "editor_signer"])
+# Which of admin_urls each administrator reaches (the rest: 403).
+REACHES = {
+    "admin": {"/admin/users", "/admin/users/new", "/admin/users/{drafter}", "/admin/series", "/admin/series/new",
+              "/admin/series/{series}"},
+    "security_admin": {"/admin/users", "/admin/users/{drafter}/roles", "/admin/series",
+                       "/admin/series/{series}/classification"},
+}
+
+
+def reaches(name: str, people: dict[str, int], series_id: int) -> set[str]:
+    return {u.replace("{drafter}", str(people["drafter"])).replace("{series}", str(series_id))
+            for u in REACHES.get(name, set())}
+
+
+@pytest.mark.parametrize("name", ["drafter", "editor", "signer", "archivist", "clerk", "auditor",
+                                  "drafter_editor", "editor_signer"])
 def test_only_admins_reach_administration(app, people, series_id, login_as, name):
     client = login_as(name)
     before_users, before_series = user_count(app), series_row(app, series_id)
@@ -91,23 +109,27 @@ def test_only_admins_reach_administration(app, people, series_id, login_as, name
         assert response.status_code == 403, url
         assert zh(app, "Your role does not allow this action.") in response.get_data(as_text=True)
     posts = {
-        "/admin/users/new": user_form("mallory", "马洛里", ["admin"], password="long enough password"),
-        f"/admin/users/{people[name]}": user_form(name, "自封", ["admin"]),
+        "/admin/users/new": user_form("mallory", "马洛里", password="long enough password"),
+        f"/admin/users/{people[name]}": user_form(name, "自封"),
+        f"/admin/users/{people[name]}/roles": roles_form("admin"),
+        f"/admin/users/{people['drafter']}/roles": roles_form("archivist"),
         "/admin/series/new": {"name": "新刊", "hosts": "某", "default_print_run": "5", "timezone": "UTC",
                               "first_total_number": "1", "supplement_numbering": "shared", "active": "y"},
         f"/admin/series/{series_id}": {"name": "被改了", "hosts": "某", "default_print_run": "5",
                                        "timezone": "UTC", "first_total_number": "1",
                                        "supplement_numbering": "shared", "active": "y",
                                        "version": str(before_series.version)},
+        f"/admin/series/{series_id}/classification": {"classified_levels": "", "version": str(before_series.version)},
     }
     for url, data in posts.items():
         assert client.post(url, data).status_code == 403, url
     assert user_count(app) == before_users
     assert account(app, name).role_set == set(PEOPLE[name][1])
+    assert account(app, "drafter").role_set == {"drafter"}
     after = series_row(app, series_id)
     assert (after.name, after.version) == (before_series.name, before_series.version)
     # The menu does not offer what the role may not use.
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/account").get_data(as_text=True)
     assert 'href="/admin/users"' not in page and 'href="/admin/series"' not in page
 
 
@@ -117,48 +139,70 @@ def test_anonymous_is_sent_to_login(app, people, series_id):
         assert is_login_redirect(http.get(url)), url
     token = csrf_from(http.get("/login").get_data(as_text=True))
     response = http.post("/admin/users/new", data={
-        **user_form("mallory", "马洛里", ["admin"], password="long enough password"), "csrf_token": token})
+        **user_form("mallory", "马洛里", password="long enough password"), "csrf_token": token})
     assert is_login_redirect(response)
     assert account(app, "mallory") is None
 
 
-def test_admin_sees_the_pages(app, people, series_id, login_as):
-    client = login_as("admin")
+@pytest.mark.parametrize("name", ["admin", "security_admin"])
+def test_each_administrator_sees_their_own_pages(app, people, series_id, login_as, name):
+    client = login_as(name)
+    allowed = reaches(name, people, series_id)
     for url in admin_urls(people, series_id):
-        assert client.get(url).status_code == 200, url
+        assert client.get(url).status_code == (200 if url in allowed else 403), url
     users_page = client.get("/admin/users").get_data(as_text=True)
     assert "王志远" in users_page and "何平" in users_page
+    # The list links what this administrator may do to each account, and nothing else.
+    edit_link = f'href="/admin/users/{people["drafter"]}"'
+    roles_link = f'href="/admin/users/{people["drafter"]}/roles"'
+    assert (edit_link in users_page) == (name == "admin")
+    assert (roles_link in users_page) == (name == "security_admin")
+    assert ('href="/admin/users/new"' in users_page) == (name == "admin")
 
 
 # --- accounts ----------------------------------------------------------------------------------
 
 
-def test_admin_creates_edits_deactivates_and_resets_a_user(app, people, login_as):
+def test_admin_creates_the_account_and_the_security_admin_grants_its_roles(app, people, login_as):
     admin = login_as("admin")
-    response = admin.post("/admin/users/new", user_form("lichang", "李长青", ["editor", "signer"],
-                                                        password="first password 1"))
+    # Roles posted with the admin's form are not the admin's to give: they are ignored.
+    response = admin.post("/admin/users/new", {**user_form("lichang", "李长青", password="first password 1"),
+                                               "roles": ["editor", "signer"]})
     assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/admin/users"
     created = account(app, "lichang")
     assert created is not None and created.active
     assert created.display_name == "李长青"
-    assert created.role_set == {"editor", "signer"}
+    assert created.role_set == set()
     assert created.password_hash != "first password 1"
     listing = admin.get("/admin/users").get_data(as_text=True)
     assert "lichang" in listing and "李长青" in listing
     assert can_log_in(app, "lichang", "first password 1")
+    # Nor may the admin open the roles form.
+    assert admin.get(f"/admin/users/{created.id}/roles").status_code == 403
+    assert admin.post(f"/admin/users/{created.id}/roles", roles_form("editor")).status_code == 403
+    assert account(app, "lichang").role_set == set()
 
-    # Roles edited; the password left empty stays as it was.
+    # The security administrator grants them; an open session keeps going and sees them at once.
     session = app.test_client()
     assert log_in_form(session, "lichang", "first password 1").status_code == 302
-    response = admin.post(f"/admin/users/{created.id}", user_form("lichang", "李长青", ["drafter"]))
+    security = login_as("security_admin")
+    page = security.get(f"/admin/users/{created.id}/roles").get_data(as_text=True)
+    assert 'name="roles"' in page and 'value="security_admin"' in page
+    response = security.post(f"/admin/users/{created.id}/roles", roles_form("editor", "signer"))
+    assert response.status_code == 302
+    assert account(app, "lichang").role_set == {"editor", "signer"}
+    response = security.post(f"/admin/users/{created.id}/roles", roles_form("drafter"))
     assert response.status_code == 302
     assert account(app, "lichang").role_set == {"drafter"}
     assert account(app, "lichang").password_hash == created.password_hash
     assert session.get("/").status_code == 200  # a role change keeps the session
     assert session.get("/briefs/new").status_code == 200  # and takes effect at once
+    # The security administrator changes no account detail.
+    assert security.post(f"/admin/users/{created.id}", user_form("lichang", "改名")).status_code == 403
+    assert account(app, "lichang").display_name == "李长青"
 
-    # Deactivated: the open session ends and the next login is refused.
-    response = admin.post(f"/admin/users/{created.id}", user_form("lichang", "李长青", ["drafter"], active=False))
+    # Deactivated by the admin: the open session ends and the next login is refused.
+    response = admin.post(f"/admin/users/{created.id}", user_form("lichang", "李长青", active=False))
     assert response.status_code == 302
     assert account(app, "lichang").active is False
     assert is_login_redirect(session.get("/"))
@@ -166,10 +210,10 @@ def test_admin_creates_edits_deactivates_and_resets_a_user(app, people, login_as
     assert "lichang" in admin.get("/admin/users").get_data(as_text=True)  # still listed
 
     # Reactivated with a new password: the old one no longer works.
-    response = admin.post(f"/admin/users/{created.id}",
-                          user_form("lichang", "李长青", ["drafter"], password="second password 2"))
+    response = admin.post(f"/admin/users/{created.id}", user_form("lichang", "李长青", password="second password 2"))
     assert response.status_code == 302
     assert account(app, "lichang").active is True
+    assert account(app, "lichang").role_set == {"drafter"}
     assert not can_log_in(app, "lichang", "first password 1")
     assert can_log_in(app, "lichang", "second password 2")
 
@@ -177,43 +221,72 @@ def test_admin_creates_edits_deactivates_and_resets_a_user(app, people, login_as
 def test_password_reset_ends_the_users_sessions(app, people, login_as):
     admin = login_as("admin")
     editor = login_as("editor")
-    response = admin.post(f"/admin/users/{people['editor']}",
-                          user_form("editor", "李青", ["editor"], password="reset by admin 1"))
+    response = admin.post(f"/admin/users/{people['editor']}", user_form("editor", "李青", password="reset by admin 1"))
     assert response.status_code == 302
     assert is_login_redirect(editor.get("/"))
     assert can_log_in(app, "editor", "reset by admin 1")
 
 
-def test_admin_cannot_remove_own_admin_role(app, people, login_as):
+def test_admin_cannot_deactivate_themselves(app, people, login_as):
     admin = login_as("admin")
-    message = zh(app, "You cannot remove your own administrator role or deactivate yourself.")
-    response = admin.post(f"/admin/users/{people['admin']}", user_form("admin", "赵敏", ["editor"]))
-    assert response.status_code == 200
-    assert message in response.get_data(as_text=True)
-    assert account(app, "admin").role_set == {"admin"}
-    response = admin.post(f"/admin/users/{people['admin']}", user_form("admin", "赵敏", ["admin"], active=False))
-    assert response.status_code == 200
-    assert message in response.get_data(as_text=True)
+    response = admin.post(f"/admin/users/{people['admin']}", user_form("admin", "赵敏", active=False))
+    assert response.status_code == 403
+    assert zh(app, "You cannot deactivate yourself.") in response.get_data(as_text=True)
     me = account(app, "admin")
     assert me.active and me.role_set == {"admin"}
     assert admin.get("/admin/users").status_code == 200  # still logged in, still admin
-    # Adding a role to oneself is fine.
-    response = admin.post(f"/admin/users/{people['admin']}", user_form("admin", "赵敏", ["admin", "archivist"]))
-    assert response.status_code == 302
-    assert account(app, "admin").role_set == {"admin", "archivist"}
+    # Their own details are theirs to change.
+    assert admin.post(f"/admin/users/{people['admin']}", user_form("admin", "赵敏敏")).status_code == 302
+    assert account(app, "admin").display_name == "赵敏敏"
+
+
+def test_nobody_grants_roles_to_themselves(app, people, login_as):
+    security = login_as("security_admin")
+    message = zh(app, "Nobody grants roles to themselves: another security administrator, or the command line, "
+                      "changes your roles.")
+    response = security.get(f"/admin/users/{people['security_admin']}/roles")
+    assert response.status_code == 403 and message in response.get_data(as_text=True)
+    response = security.post(f"/admin/users/{people['security_admin']}/roles", roles_form("security_admin", "archivist"))
+    assert response.status_code == 403
+    assert account(app, "security_admin").role_set == {"security_admin"}
+    assert f'href="/admin/users/{people["security_admin"]}/roles"' not in security.get("/admin/users").get_data(
+        as_text=True)
+
+
+@pytest.mark.parametrize("overseer", ["security_admin", "auditor"])
+def test_the_admin_cannot_touch_the_accounts_that_watch_them(app, people, login_as, overseer):
+    """The admin could otherwise reset the auditor's password and read their own log, or the
+    security administrator's and grant roles: these accounts are the command line's."""
+    admin = login_as("admin")
+    before = account(app, overseer)
+    message = zh(app, "The accounts of the security administrator and the auditor are not the system "
+                      "administrator's to change; use the command line (flask user …).")
+    response = admin.get(f"/admin/users/{people[overseer]}")
+    assert response.status_code == 403 and message in response.get_data(as_text=True)
+    for form in (user_form(overseer, "改名"), user_form(overseer, PEOPLE[overseer][0], password="taken over 123"),
+                 user_form(overseer, PEOPLE[overseer][0], active=False)):
+        assert admin.post(f"/admin/users/{people[overseer]}", form).status_code == 403
+    after = account(app, overseer)
+    assert (after.display_name, after.password_hash, after.active) == (before.display_name, before.password_hash, True)
+    assert can_log_in(app, overseer, PASSWORD)
+    assert f'href="/admin/users/{people[overseer]}"' not in admin.get("/admin/users").get_data(as_text=True)
+    # The command line can.
+    result = app.test_cli_runner().invoke(args=["user", "password", overseer, "--password", "new one 12345"])
+    assert result.exit_code == 0, result.output
+    assert can_log_in(app, overseer, "new one 12345")
 
 
 def test_duplicate_username_is_refused(app, people, login_as):
     admin = login_as("admin")
     before = user_count(app)
-    response = admin.post("/admin/users/new", user_form("editor", "冒名", ["admin"], password="long enough password"))
+    response = admin.post("/admin/users/new", user_form("editor", "冒名", password="long enough password"))
     assert response.status_code == 200
     assert zh(app, "This username is taken.") in response.get_data(as_text=True)
     assert user_count(app) == before
     editor = account(app, "editor")
     assert editor.display_name == "李青" and editor.role_set == {"editor"}
     # Renaming another account onto a taken name is refused too.
-    response = admin.post(f"/admin/users/{people['drafter2']}", user_form("drafter", "孙丽", ["drafter"]))
+    response = admin.post(f"/admin/users/{people['drafter2']}", user_form("drafter", "孙丽"))
     assert response.status_code == 200
     assert zh(app, "This username is taken.") in response.get_data(as_text=True)
     assert account(app, "drafter2") is not None
@@ -222,21 +295,22 @@ def test_duplicate_username_is_refused(app, people, login_as):
 def test_new_account_needs_a_valid_password_and_name(app, people, login_as):
     admin = login_as("admin")
     before = user_count(app)
-    response = admin.post("/admin/users/new", user_form("nopass", "无密码", ["drafter"]))
+    response = admin.post("/admin/users/new", user_form("nopass", "无密码"))
     assert response.status_code == 200
     assert zh(app, "A new account needs a password.") in response.get_data(as_text=True)
-    assert admin.post("/admin/users/new", user_form("short", "短密码", ["drafter"], password="short")).status_code == 200
-    assert admin.post("/admin/users/new", user_form("bad name", "空格", ["drafter"],
-                                                    password="long enough password")).status_code == 200
-    assert admin.post("/admin/users/new", user_form("x", "未知角色", ["pope"],
-                                                    password="long enough password")).status_code == 200
+    assert admin.post("/admin/users/new", user_form("short", "短密码", password="short")).status_code == 200
+    assert admin.post("/admin/users/new", user_form("bad name", "空格", password="long enough password")).status_code == 200
     assert user_count(app) == before
+    security = login_as("security_admin")
+    assert security.post(f"/admin/users/{people['drafter']}/roles", roles_form("pope")).status_code == 422
+    assert account(app, "drafter").role_set == {"drafter"}
 
 
 def test_unknown_user_is_404(app, people, login_as):
     admin = login_as("admin")
     assert admin.get("/admin/users/999999").status_code == 404
-    assert admin.post("/admin/users/999999", user_form("ghost", "鬼", ["drafter"])).status_code == 404
+    assert admin.post("/admin/users/999999", user_form("ghost", "鬼")).status_code == 404
+    assert login_as("security_admin").post("/admin/users/999999/roles", roles_form("drafter")).status_code == 404
     assert account(app, "ghost") is None
 
 

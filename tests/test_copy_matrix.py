@@ -2,8 +2,9 @@
 refused with the right status and reason, and nothing changes when it is refused.
 
 The expectations are written from the issue (distribution) and DESIGN.md, not read from the
-code: editors and the clerk (机要员) record moves; archivists and administrators see copies but
-move none; drafters and signers do not see them. The issue is classified (内部) here, so
+code: editors and the clerk (机要员) record moves; archivists and the system administrator see
+copies but move none; drafters, signers, the security administrator and the auditor do not see
+them. The issue is classified (内部) here, so
 copies may be taken back or destroyed; the guard for unclassified issues is tested at the end.
 """
 
@@ -21,12 +22,13 @@ from workflows.brief import State
 from workflows.copy import CopyState
 from workflows.dispatch import apply_copy_transition
 
-PERSONAS = ["drafter", "editor", "signer", "archivist", "admin", "clerk"]
+PERSONAS = ["drafter", "editor", "signer", "archivist", "admin", "clerk", "security_admin", "auditor"]
 ACTIONS = ["dispatch", "receive", "return_copy", "destroy", "lose"]
 STATES = list(CopyState)
 
 SEES = {"editor", "clerk", "archivist", "admin"}
 MOVES = {"editor", "clerk"}
+READS_NO_BRIEF = {"auditor"}  # not even the issue: 404 where others get 403
 SOURCES = {
     "dispatch": {CopyState.PRINTED},
     "receive": {CopyState.DISPATCHED},
@@ -154,17 +156,19 @@ def test_read_cells(app, make_brief, login_as, clerk, fast_render, persona):
     client = login_as(persona)
     sees = persona in SEES
     assert client.get(f"/copies/{ids[0]}").status_code == (200 if sees else 404)
-    board = 200 if sees else 403  # the issue itself is public to every account; its board is not
+    # The issue itself is public to every account (the auditor's aside); its board is not.
+    hidden = 404 if persona in READS_NO_BRIEF else 403
+    board = 200 if sees else hidden
     for url in (f"/briefs/{brief_id}/copies", f"/briefs/{brief_id}/copies/distribution.csv"):
         assert client.get(url).status_code == board, url
     assert client.get(f"/copies/{ids[0]}/pdf").status_code == (200 if persona in MOVES else 403 if sees else 404)
-    bulk = 302 if persona in MOVES else 403
+    bulk = 302 if persona in MOVES else hidden
     response = client.post(f"/briefs/{brief_id}/copies/dispatch",
                            {"route": "courier", "version": str(fetch(app, brief_id).version)})
     assert response.status_code == bulk
     response = client.post(f"/copies/{ids[1]}/links", {"days": "3"})
     assert response.status_code == (200 if persona in MOVES else 403 if sees else 404)
-    recall = 302 if persona == "editor" else 403
+    recall = 302 if persona == "editor" else hidden
     response = client.post(f"/briefs/{brief_id}/copies/recall",
                            {"reason": "收回", "version": str(fetch(app, brief_id).version)})
     assert response.status_code == recall

@@ -21,13 +21,19 @@ from tests.conftest import PATHS, fetch
 from workflows.brief import State
 
 # The brief is written by "drafter", approved by "editor", signed by "signer".
-PERSONAS = ["drafter", "drafter2", "editor", "editor2", "signer", "signer2", "archivist", "admin"]
+PERSONAS = ["drafter", "drafter2", "editor", "editor2", "signer", "signer2", "archivist", "admin", "clerk",
+            "security_admin", "auditor"]
 STATES = list(PATHS)  # every state a brief can be walked to
 
 REVIEWERS = {"editor", "editor2", "signer", "signer2"}
+# 三员分立: the admin and the security administrator read what every account reads (published
+# issues their series leaves open), nothing more; the auditor reads no brief at all.
+READS_NOTHING = {"auditor"}
 
 
 def can_see(persona: str, state: State) -> bool:
+    if persona in READS_NOTHING:
+        return False
     if persona == "drafter":
         return True
     if state in (State.PUBLISHED, State.ARCHIVED):
@@ -122,8 +128,11 @@ def test_read_cell(app, make_brief, login_as, persona, state):
     visible = can_see(persona, state)
     for url in (f"/briefs/{brief_id}", f"/briefs/{brief_id}/preview", f"/briefs/{brief_id}/changes"):
         assert client.get(url).status_code == (200 if visible else 404), url
-    listed = client.get(f"/briefs?state={state.value}").get_data(as_text=True)
-    assert (f"/briefs/{brief_id}\"" in listed) == visible
+    listing = client.get(f"/briefs?state={state.value}")
+    if persona in READS_NOTHING:
+        assert listing.status_code == 403  # no list of briefs at all
+    else:
+        assert (f"/briefs/{brief_id}\"" in listing.get_data(as_text=True)) == visible
 
 
 EDIT_CELLS = [(p, s) for p in PERSONAS for s in STATES]

@@ -37,7 +37,8 @@ def snapshot(app) -> dict:
             "users": [(u.id, u.username, u.display_name, u.password_hash, u.session_token, u.active,
                        u.locale, sorted(u.role_set)) for u in users],
             "briefs": [(b.id, b.state, b.version, b.title, b.body, b.revision_number) for b in briefs],
-            "series": [(s.id, s.name, s.version, s.hosts, s.default_print_run) for s in series],
+            "series": [(s.id, s.name, s.version, s.hosts, s.default_print_run, s.classified_levels)
+                       for s in series],
             "events": db.session.scalar(select(func.count(AuditEvent.id))),
             "revisions": db.session.scalar(select(func.count(Revision.id))),
         }
@@ -74,6 +75,9 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
         "admin.series": {"name": "伪造刊物", "hosts": "伪造", "default_print_run": "1", "timezone": "UTC",
                          "first_total_number": "1", "supplement_numbering": "shared", "active": "y",
                          "version": "1"},
+        "admin.user_roles": {"roles": ["archivist"]},
+        "admin.series_classification": {"classified_levels": "伪造", "version": "1"},
+        "audit.verify": {},
         "archive.file_form": {"retention": "Y", "version": "6"},
         "archive.sequences": {"year": "2026", "retention": "Y", "first_item": "500"},
         "archive.export": {"year": "2026"},
@@ -111,8 +115,11 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     persona.update(dict.fromkeys(["archive.file_form", "archive.sequences", "archive.export", "archive.import_page"],
                                  "archivist"))
     persona.update({e: "editor" for e in form_data if e.startswith("distribution.")})
-    persona.update({"corrections.request_form": "editor", "corrections.confirm_form": "signer"})
-    clients = {name: login_as(name) for name in ("admin", "drafter", "editor", "archivist", "signer")}
+    persona.update({"corrections.request_form": "editor", "corrections.confirm_form": "signer",
+                    "admin.user_roles": "security_admin", "admin.series_classification": "security_admin",
+                    "audit.verify": "auditor"})
+    clients = {name: login_as(name) for name in ("admin", "drafter", "editor", "archivist", "signer",
+                                                 "security_admin", "auditor")}
     before = snapshot(app)
     checked = []
     for rule in app.url_map.iter_rules():
@@ -136,13 +143,14 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
         assert response.status_code == 400, ("foreign token", url, response.status_code)
         checked.append(url)
         if who is None:
-            assert http.get("/").status_code == 302  # not logged in
+            assert http.get("/account").status_code == 302  # not logged in
         else:
-            assert http.get("/").status_code == 200  # still logged in (logout was refused too)
-    # login, logout, account, new, edit, act, publish, 2 user, 2 series, file, sequences, export, import,
-    # and distribution: 2 recipient, import, series list, add, save, remove, move, dispatch, receipts,
-    # recall, copy move, new link, revoke; and a correction's request and confirmation
-    assert len(checked) == 31, checked
+            assert http.get("/account").status_code == 200  # still logged in (logout was refused too)
+    # login, logout, account, new, edit, act, publish, 2 user, roles, 2 series, classification, file,
+    # sequences, export, import, and distribution: 2 recipient, import, series list, add, save, remove,
+    # move, dispatch, receipts, recall, copy move, new link, revoke; the audit trail's verification;
+    # and a correction's request and confirmation
+    assert len(checked) == 34, checked
     assert snapshot(app) == before
 
 

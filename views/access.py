@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
-from flask import abort
+from flask import abort, request
 from flask_login import current_user
 
 from extensions import db
 from i18n import translate
 from models import Brief, Copy
+from securitylog.operations import log_security_event
 from views.errors import error_page
 from workflows.policy import READ, Decision, Refusal, can, may
 
@@ -47,3 +48,16 @@ def require(action: str) -> None:
 
 def get_copy(copy_id: int, action: str = READ) -> Copy:
     return _get_checked(Copy, copy_id, action)
+
+
+def request_detail() -> dict[str, Any]:
+    """What the security log records of the request itself: the client's address."""
+    return {"ip": request.remote_addr}
+
+
+def log_event(action: str, *, subject_id: int = 0, actor_name: str | None = None, **detail: Any) -> None:
+    """A line of the security log for what this request does, by the user logged in (or, with
+    nobody logged in, by `actor_name`). Flushes; the view commits with the rest."""
+    actor = current_user._get_current_object() if current_user.is_authenticated else None  # type: ignore[attr-defined]
+    log_security_event(db.session, action, actor, subject_id=subject_id, actor_name=actor_name,
+                       detail={**detail, **request_detail()})

@@ -23,10 +23,10 @@ from i18n import translate
 from models import ArchiveSequence, Brief, Series
 from publishing.services import file_store
 from publishing.storage import FixityError
-from views.access import get_brief, refuse, require
+from views.access import get_brief, log_event, refuse, require
 from views.errors import error_page
 from workflows.filing import RETENTION_LABELS, Retention
-from workflows.policy import ISSUED_STATES, readable_clause
+from workflows.policy import BROWSE_BRIEFS, ISSUED_STATES, readable_clause
 from workflows.transitions import ActionRefused, StaleBrief
 
 bp = Blueprint("archive", __name__)
@@ -39,6 +39,7 @@ def _retention_choices() -> list[tuple[str, str]]:
 @bp.get("/archive")
 def browse() -> str:
     """Series → year → issues, newest first; only issues the user may read."""
+    require(BROWSE_BRIEFS)
     issued = Brief.state.in_([s.value for s in ISSUED_STATES]) & readable_clause(current_user, Brief)
     series = db.session.scalars(select(Series).order_by(Series.id)).all()
     series_id = request.args.get("series", type=int) or (series[0].id if series else None)
@@ -135,6 +136,7 @@ def search_results(query: str, series_id: int | None, year: int | None) -> list[
 @bp.get("/archive/search")
 def search_page() -> str:
     """Full-text search of the issues the user may read, with filters and highlighted snippets."""
+    require(BROWSE_BRIEFS)
     args = request.args
     query = args.get("q", "").strip()
     filters = {
@@ -168,6 +170,9 @@ def export() -> Response:
         bundle = export_bag(briefs, file_store(), name)
     except (ExportError, FixityError) as error:
         return error_page(409, _("The export was not made: %(reason)s", reason=str(error)))
+    log_event("bag_exported", series=form.series.data, year=form.year.data, q=form.q.data or None,
+              issues=len(briefs), classified=sorted({b.id for b in briefs if b.classification}), file=bundle.name)
+    db.session.commit()
     response = send_file(bundle, mimetype="application/zip", as_attachment=True, download_name=bundle.name)
     response.call_on_close(lambda: shutil.rmtree(bundle.parent, ignore_errors=True))
     return response

@@ -24,11 +24,11 @@ from publishing.storage import FixityError
 from rendering.diff import diff_fields
 from rendering.markdown import render_body
 from rendering.printing import printed_issue_from_brief
-from views.access import get_brief, refuse, require
+from views.access import get_brief, log_event, refuse, require
 from views.errors import error_page
 from workflows.brief import STATE_LABELS, TRANSITIONS, State
 from workflows.correction import CorrectionState
-from workflows.policy import EDIT, READ, available_actions, can, may, readable_clause
+from workflows.policy import BROWSE_BRIEFS, EDIT, READ, available_actions, can, may, readable_clause
 from workflows.transitions import (
     ActionRefused,
     InvalidAction,
@@ -85,8 +85,10 @@ def _choices(form: BriefForm, brief: Brief | None = None) -> None:
 
 
 @bp.get("/")
-def dashboard() -> str:
+def dashboard() -> Response | str:
     """我的待办: the briefs waiting for my action, grouped by what I am to do."""
+    if not may(current_user, BROWSE_BRIEFS):  # the auditor reads no brief: their work is the log
+        return redirect(url_for("audit.security_log"))
     # Published issues wait only for archivists (filing) and, with a correction pending, for
     # signers; others need not scan the archive.
     waiting = OPEN_STATES + ([State.PUBLISHED] if may(current_user, "manage_archive") else [])
@@ -133,6 +135,7 @@ def _returned_reasons(brief_ids: list[int]) -> dict[int, AuditEvent]:
 
 @bp.get("/briefs")
 def index() -> str:
+    require(BROWSE_BRIEFS)
     state = request.args.get("state", "")
     series_id = request.args.get("series", type=int)
     query_text = request.args.get("q", "").strip()
@@ -390,6 +393,8 @@ def master_pdf(brief_id: int) -> Response:
         abort(error_page(409, _("The stored PDF no longer matches the fingerprint recorded when it was "
                                 "published, so it is not served. Please tell the archivist.")))
     record_download_check(stored, None)
+    if brief.classification:
+        log_event("classified_download", subject_id=brief.id, classification=brief.classification, file=stored.name)
     db.session.commit()
     return _pdf_response(data, _file_name(brief))
 

@@ -51,7 +51,7 @@ from i18n import translate
 from models import Brief, Copy, DistributionEntry, DownloadLink, Recipient, Series, User
 from publishing.services import file_store
 from publishing.storage import FixityError
-from views.access import get_brief, get_copy, refuse, require
+from views.access import get_brief, get_copy, log_event, refuse, require
 from views.errors import error_page
 from workflows import distribution as lists
 from workflows.copy import (
@@ -257,6 +257,8 @@ def recipient(recipient_id: int) -> str:
 def recipients_csv() -> Response:
     require("view_recipients")
     rows = db.session.scalars(select(Recipient).order_by(Recipient.id)).all()
+    log_event("csv_exported", what="recipients", rows=len(rows))
+    db.session.commit()
     return _csv_response(export_recipients(rows), "recipients.csv")
 
 
@@ -322,6 +324,7 @@ def series_list(series_id: int) -> Response | tuple[str, int] | str:
             status, error = 422, _("The list could not be read. Please reload the page and try again.")
         else:
             lists.replace_series_list(db.session, series.id, lines)
+            log_event("series_changed", subject_id=series.id, series=series.name, fields=["default_distribution"])
             db.session.commit()
             flash(_("The default distribution list of %(name)s was saved.", name=series.name), "success")
             return redirect(url_for("distribution.series_list", series_id=series.id))
@@ -582,7 +585,10 @@ def receipt_sheet(brief_id: int) -> Response:
 def distribution_csv(brief_id: int) -> Response:
     brief = get_brief(brief_id, VIEW_DISTRIBUTION)
     state = board(db.session, brief, current_app.config["CANYUE_RECEIPT_OVERDUE_DAYS"])
-    return _csv_response(export_distribution(brief, state.copies, state.downloads), f"{_issue_name(brief)}-分发记录.csv")
+    data = export_distribution(brief, state.copies, state.downloads)
+    log_event("csv_exported", subject_id=brief.id, what="distribution", rows=len(state.copies))
+    db.session.commit()
+    return _csv_response(data, f"{_issue_name(brief)}-分发记录.csv")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -677,6 +683,9 @@ def copy_pdf(copy_id: int) -> Response:
     copy = get_copy(copy_id, DOWNLOAD)
     response = _serve_copy(copy)
     log_download(db.session, copy, ip=request.remote_addr, user=current_user)
+    if copy.brief.classification:
+        log_event("classified_download", subject_id=copy.brief_id, classification=copy.brief.classification,
+                  copy=copy.serial)
     db.session.commit()
     return response
 
@@ -725,6 +734,9 @@ def download(token: str) -> Response:
         abort(error_page(refused.status, translate(refused)))
     response = _serve_copy(link.copy)
     log_download(db.session, link.copy, ip=request.remote_addr, link=link)
+    if link.copy.brief.classification:
+        log_event("classified_download", subject_id=link.copy.brief_id, actor_name=f"download link {link.id}",
+                  classification=link.copy.brief.classification, copy=link.copy.serial, link=link.id)
     db.session.commit()
     return response
 

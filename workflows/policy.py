@@ -7,6 +7,12 @@ page shows. The same `can` answers for a numbered copy of an issue (`can(user, c
 "view_distribution")`); `available_copy_actions` decides a copy's buttons. A refusal says
 why, and its kind decides the HTTP answer:
 NOT_FOUND (404: may not even see it), ROLE or OWNERSHIP (403), STATE (409).
+
+It also answers for a user account (`can(admin, account, "reset_password")`, `_can_account`):
+the three administrators (三员分立, workflows/roles.py) keep to their own work — the admin
+manages accounts but grants no role and cannot touch the accounts of the two who watch them,
+the security administrator grants roles but not to themselves, and none of the three reads a
+brief by being an administrator.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, literal, or_, true
 from workflows.brief import EDITABLE_STATES, ISSUED_STATES, TRANSITIONS, Actor, State, Transition, not_author
 from workflows.copy import CLOSED_STATES, COPY_MOVERS, COPY_TRANSITIONS, CopyState, CopyTransition
 from workflows.i18n import N_
-from workflows.roles import Role
+from workflows.roles import ADMINISTRATOR_ROLES, Role
 
 
 class Refusal(StrEnum):
@@ -54,6 +60,23 @@ def _is_anonymous(user: Any) -> bool:
     return user is None or not getattr(user, "is_authenticated", False)
 
 
+# Roles whose holders read no brief at all by holding them: an account with only these roles
+# does not even read the published issues that every other account reads.
+NO_CONTENT_ROLES = frozenset({Role.AUDITOR})
+
+
+def reads_issues(roles: frozenset[str]) -> bool:
+    """Does an account with `roles` read published issues (those its series leaves open)?
+    Every account does — a leader's account with no role at all included — except one
+    holding nothing but roles that read no content (the auditor's)."""
+    return not roles or bool(roles - NO_CONTENT_ROLES)
+
+
+def _classified_readers(roles: frozenset[str]) -> frozenset[str]:
+    """The roles that may count as a series' classified readers: never an administrator's."""
+    return roles - ADMINISTRATOR_ROLES
+
+
 def can_read(user: Actor, brief: Any) -> bool:
     if _is_anonymous(user):
         return False
@@ -69,12 +92,15 @@ def can_read(user: Actor, brief: Any) -> bool:
             return True
     if state not in ISSUED_STATES:
         return False
-    # Published issues are read by every account, unless the series classifies their 密级.
-    if roles & {Role.ARCHIVIST, Role.ADMIN}:
+    # Archivists read every issue; no administrator's role reads any (三员分立).
+    if Role.ARCHIVIST in roles:
         return True
+    if not reads_issues(roles):
+        return False
+    # Published issues are read by every account, unless the series classifies their 密级.
     series = brief.series
     if brief.classification and brief.classification in series.classified_level_set:
-        return bool(roles & series.classified_reader_set)
+        return bool(_classified_readers(roles) & series.classified_reader_set)
     return True
 
 
@@ -85,11 +111,14 @@ def readable_clause(user: Actor, brief_cls: Any) -> ColumnElement[bool]:
     """
     if _is_anonymous(user):
         return false()
-    issued = brief_cls.state.in_([s.value for s in ISSUED_STATES])
-    if not user.role_set & {Role.ARCHIVIST, Role.ADMIN}:
-        issued = and_(issued, ~_classified_for(user, brief_cls))
-    conditions = [brief_cls.author_id == user.id, issued]
-    if user.role_set & {Role.EDITOR, Role.SIGNER}:
+    roles = user.role_set
+    conditions = [brief_cls.author_id == user.id]
+    if Role.ARCHIVIST in roles or reads_issues(roles):
+        issued = brief_cls.state.in_([s.value for s in ISSUED_STATES])
+        if Role.ARCHIVIST not in roles:
+            issued = and_(issued, ~_classified_for(user, brief_cls))
+        conditions.append(issued)
+    if roles & {Role.EDITOR, Role.SIGNER}:
         conditions.append(brief_cls.state.in_([s.value for s in REVIEW_STATES]))
         conditions.append(and_(brief_cls.state == State.WITHDRAWN.value, brief_cls.submitted_at.is_not(None)))
     return or_(*conditions)
@@ -102,7 +131,7 @@ def _classified_for(user: Actor, brief_cls: Any) -> ColumnElement[bool]:
     def listed(column: Any, value: Any) -> ColumnElement[bool]:
         return (literal(",") + column + literal(",")).like(literal("%,") + value + literal(",%"))
 
-    allowed = [listed(Series.classified_readers, literal(role)) for role in sorted(user.role_set)]
+    allowed = [listed(Series.classified_readers, literal(role)) for role in sorted(_classified_readers(user.role_set))]
     return exists().where(
         Series.id == brief_cls.series_id,
         brief_cls.classification != "",
@@ -150,8 +179,11 @@ def _check_edit(user: Actor, brief: Any) -> Decision:
 def can(user: Actor, brief: Any, action: str) -> Decision:
     """May `user` take `action` ("read", "edit", a lifecycle action or a distribution action)
     on `brief` now? Given a copy instead of a brief, answers for the copy (`_can_copy`)."""
-    if getattr(brief, "subject_type", "brief") == "copy":
+    kind = getattr(brief, "subject_type", "brief")
+    if kind == "copy":
         return _can_copy(user, brief, action)
+    if kind == "user":
+        return _can_account(user, brief, action)
     if not can_read(user, brief):
         return Decision(Refusal.NOT_FOUND, N_("This brief does not exist or you may not see it."))
     if action == READ:
@@ -169,21 +201,80 @@ def can(user: Actor, brief: Any, action: str) -> Decision:
 # Actions that concern no single brief, and the roles that may take them.
 GENERAL_ACTIONS: dict[str, frozenset[Role]] = {
     "create_brief": frozenset({Role.DRAFTER}),
+    # Accounts: the admin makes and keeps them, the security administrator grants their roles.
+    "view_users": frozenset({Role.ADMIN, Role.SECURITY_ADMIN}),
     "manage_users": frozenset({Role.ADMIN}),
+    "assign_roles": frozenset({Role.SECURITY_ADMIN}),
+    "unlock_accounts": frozenset({Role.SECURITY_ADMIN}),
+    "set_security_policy": frozenset({Role.SECURITY_ADMIN}),  # e.g. who must use 2FA
+    # Series: the admin sets them up; who reads their classified issues is security policy.
+    "view_series": frozenset({Role.ADMIN, Role.SECURITY_ADMIN}),
     "manage_series": frozenset({Role.ADMIN}),
+    "classify_series": frozenset({Role.SECURITY_ADMIN}),
     "manage_archive": frozenset({Role.ARCHIVIST}),
     "manage_recipients": frozenset({Role.EDITOR, Role.ADMIN}),
     "view_recipients": frozenset({Role.EDITOR, Role.CLERK, Role.ARCHIVIST, Role.ADMIN}),
     "distribution": frozenset({Role.EDITOR, Role.CLERK}),
+    # The auditor's screens: the security log, the audit trail and its verification.
+    "view_security_log": frozenset({Role.AUDITOR}),
+    "view_audit_trail": frozenset({Role.AUDITOR}),
+    "verify_audit": frozenset({Role.AUDITOR}),
 }
+
+# Reading briefs at all (their lists, the archive, search): every account but the auditor's.
+BROWSE_BRIEFS = "browse_briefs"
 
 
 def may(user: Actor, action: str) -> Decision:
     """May `user` take an action that concerns no single brief (create one, administer)?"""
     if _is_anonymous(user):
         return Decision(Refusal.ROLE, N_("Please log in."))
-    if not user.role_set & GENERAL_ACTIONS[action]:
+    if action == BROWSE_BRIEFS:
+        allowed = reads_issues(user.role_set)
+    else:
+        allowed = bool(user.role_set & GENERAL_ACTIONS[action])
+    if not allowed:
         return Decision(Refusal.ROLE, N_("Your role does not allow this action."))
+    return ALLOWED
+
+
+# ---------------------------------------------------------------------------------------------
+# User accounts (三员分立)
+# ---------------------------------------------------------------------------------------------
+
+EDIT_ACCOUNT = "edit_account"  # username, name as printed, language
+RESET_PASSWORD = "reset_password"
+DEACTIVATE = "deactivate"
+ACTIVATE = "activate"
+ASSIGN_ROLES = "assign_roles"
+ACCOUNT_ACTIONS = frozenset({EDIT_ACCOUNT, RESET_PASSWORD, DEACTIVATE, ACTIVATE, ASSIGN_ROLES})
+
+# The admin's overseers: their accounts are changed from the command line, never by the admin.
+OVERSEER_ROLES = frozenset({Role.SECURITY_ADMIN, Role.AUDITOR})
+
+
+def _can_account(user: Actor, account: Any, action: str) -> Decision:
+    """May `user` change `account` (its details, password, active flag, roles)?"""
+    if action not in ACCOUNT_ACTIONS:
+        raise ValueError(f"unknown account action {action!r}")
+    if _is_anonymous(user):
+        return Decision(Refusal.ROLE, N_("Please log in."))
+    if action == ASSIGN_ROLES:
+        if Role.SECURITY_ADMIN not in user.role_set:
+            return _ROLE_REFUSAL
+        if account.id == user.id:
+            return Decision(Refusal.OWNERSHIP, N_(
+                "Nobody grants roles to themselves: another security administrator, or the command line, "
+                "changes your roles."))
+        return ALLOWED
+    if Role.ADMIN not in user.role_set:
+        return _ROLE_REFUSAL
+    if account.role_set & OVERSEER_ROLES and account.id != user.id:
+        return Decision(Refusal.ROLE, N_(
+            "The accounts of the security administrator and the auditor are not the system administrator's "
+            "to change; use the command line (flask user …)."))
+    if action == DEACTIVATE and account.id == user.id:
+        return Decision(Refusal.OWNERSHIP, N_("You cannot deactivate yourself."))
     return ALLOWED
 
 
