@@ -217,5 +217,5 @@ def test_the_auditor_reads_no_brief_anywhere(app, make_brief, login_as, briefs):
     assert auditor.act(published, "archive").status_code == 404
     trail = auditor.get("/audit/trail").get_data(as_text=True)
     assert "关于加快我市低空经济产业发展的几点建议" not in trail  # the trail names briefs by number only
-    assert f"简报 {published}" in trail or f"Brief {published}" in trail
+    assert f"稿件 {published}" in trail or f"Brief {published}" in trail
     assert fetch(app, published).state == State.PUBLISHED.value
