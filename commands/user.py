@@ -5,14 +5,25 @@ from __future__ import annotations
 import secrets
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from commands.security import _log
 from extensions import db
 from models import User
+from signin.passwords import password_problems
 from workflows.roles import Role
 
 ROLE_CHOICE = click.Choice([r.value for r in Role])
+
+
+def _acceptable(password: str, username: str) -> str:
+    """The password, if the password policy accepts it for `username`; else why not."""
+    problems = password_problems(password, username, min_length=int(current_app.config["CANYUE_PASSWORD_MIN_LENGTH"]))
+    if problems:
+        raise click.ClickException("password refused: " + " ".join(p.english() for p in problems))
+    return password
 
 
 def _get(username: str) -> User:
@@ -37,11 +48,13 @@ def create(username: str, display_name: str, roles: tuple[str, ...], password: s
     if db.session.scalar(select(User).where(User.username == username)):
         raise click.ClickException(f"user {username!r} exists")
     generated = password is None
-    password = password or secrets.token_urlsafe(9)
+    password = _acceptable(password or secrets.token_urlsafe(9), username)
     user = User(username=username, display_name=display_name, locale=locale)
     user.set_password(password)
     user.set_roles(set(roles))
     db.session.add(user)
+    db.session.flush()
+    _log("password_set", user.id, username=username, account="created")
     db.session.commit()
     click.echo(f"created {username} ({', '.join(sorted(roles)) or 'no roles'})")
     if generated:
@@ -71,8 +84,9 @@ def set_roles(username: str, roles: tuple[str, ...]) -> None:
 @click.option("--password", help="Default: a random one, printed once.")
 def reset_password(username: str, password: str | None) -> None:
     user = _get(username)
-    new = password or secrets.token_urlsafe(9)
+    new = _acceptable(password or secrets.token_urlsafe(9), username)
     user.set_password(new)
+    _log("password_set", user.id, username=username)
     db.session.commit()
     click.echo(f"password of {username} reset" + ("" if password else f": {new}"))
 
