@@ -52,8 +52,11 @@ def password_problems(password: str, username: str = "", *, min_length: int = MI
         problems.append(PasswordProblem(TOO_LONG, max=MAX_LENGTH))
     folded = _folded(password)
     name = _folded(username)
-    if name and (folded == name[::-1] or len(folded.replace(name, "")) < 4):
-        problems.append(PasswordProblem(IS_USERNAME))
+    if name:
+        # The username (or it backwards) with a few digits or signs around it is the username.
+        rest = folded.replace(name, "").replace(name[::-1], "")
+        if rest != folded and sum(ch.isalpha() for ch in rest) < 4:
+            problems.append(PasswordProblem(IS_USERNAME))
     if folded and len(set(folded)) == 1:
         problems.append(PasswordProblem(ONE_CHARACTER))
     if password.strip().lower() in common_passwords() or folded in common_passwords():

@@ -123,25 +123,23 @@ def security_log(action: str, user: User | None, *, typed: str | None = None, ac
 
 # --- equal-time password checks ---------------------------------------------------------------
 
-_DUMMY_HASHES: dict[str, str] = {}
+_DUMMY_HASH: list[str] = []
 
 
-def _dummy_hash(like: str | None) -> str:
-    """A hash of a random password made with the scheme of `like` (else the product's), so that
-    an unknown username costs the same time as a known one."""
-    method = "scrypt" if not like else like.split("$", 1)[0]
-    if method not in _DUMMY_HASHES:
+def _dummy_hash() -> str:
+    """A hash of a random password made with the product's scheme (models.user: werkzeug's
+    scrypt), so that an unknown username costs the same time as a known one."""
+    if not _DUMMY_HASH:
         import secrets
 
-        _DUMMY_HASHES[method] = generate_password_hash(secrets.token_hex(16), method=method)
-    return _DUMMY_HASHES[method]
+        _DUMMY_HASH.append(generate_password_hash(secrets.token_hex(16)))
+    return _DUMMY_HASH[0]
 
 
 def check_password(user: User | None, password: str) -> bool:
     """Verify the password of `user`; for no user, verify against a dummy hash all the same."""
     if user is None:
-        scheme = db.session.scalar(select(User.password_hash).order_by(User.id).limit(1))
-        check_password_hash(_dummy_hash(scheme), password)
+        check_password_hash(_dummy_hash(), password)
         return False
     return user.check_password(password)
 
