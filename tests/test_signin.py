@@ -408,6 +408,12 @@ def test_the_policy_applies_to_admin_set_and_command_line_passwords(app, login_a
     assert response.status_code == 200
     with app.app_context():
         assert db.session.scalar(select(User).where(User.username == "lichang")) is None
+        editor_id = db.session.scalar(select(User.id).where(User.username == "editor"))
+    response = admin.post(f"/admin/users/{editor_id}", {"username": "editor", "display_name": "李青",
+                                                        "roles": ["editor"], "locale": "zh_CN", "active": "y",
+                                                        "password": "set by the administrator"})
+    assert response.status_code == 302
+    assert events_of(app, "password_set")[-1]["by"] == "admin"
     runner = app.test_cli_runner()
     result = runner.invoke(args=["user", "create", "wanghai", "--name", "王海", "--password", "wanghai123"])
     assert result.exit_code != 0 and "username" in result.output
@@ -609,3 +615,75 @@ def test_sign_in_events_are_in_the_security_log(app, people):
     for secret in ("wrong secret", "another secret", PASSWORD):
         assert secret not in reasons
     assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
+
+
+# --- the Redis store ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_url():
+    """A throwaway redis-server on a free port (Debian's redis-server; scripts/install --test)."""
+    import shutil
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (scripts/install --test installs it)")
+    port = free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_the_redis_store_counts_concurrent_attempts_once_each(redis_url):
+    from signin.throttle import RedisStore, Throttle, keys_for
+
+    throttle = Throttle(RedisStore(redis_url), Rules())
+    keys = keys_for(throttle.rules, "editor", "203.0.113.5")
+    barrier = threading.Barrier(30)
+    verdicts = []
+
+    def attempt() -> None:
+        barrier.wait(timeout=30)
+        verdict = throttle.reserve(keys)
+        verdicts.append(verdict)
+        if verdict.allowed:
+            throttle.settle(keys, failed=True)
+
+    threads = [threading.Thread(target=attempt) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(verdicts) == 30 and sum(v.allowed for v in verdicts) == 5
+    assert not throttle.reserve(keys).allowed
+    # Another address is delayed (the account's count), not refused for the window.
+    elsewhere = keys_for(throttle.rules, "editor", "198.51.100.7")
+    time.sleep(1.1)
+    assert throttle.reserve(elsewhere).allowed
+    throttle.succeed(elsewhere)
+    assert throttle.store.clear_account("editor") >= 1
+    assert throttle.reserve(keys).allowed
+
+
+def test_sign_in_throttling_with_redis_configured(app, people, redis_url):
+    with_redis = sibling_app(app, RATELIMIT_STORAGE_URI=redis_url)
+    try:
+        for n in range(5):
+            assert post_login(with_redis.test_client(), "editor", f"wrong {n}").status_code == 401
+        assert post_login(with_redis.test_client(), "editor", PASSWORD).status_code == 429
+        with app.app_context():  # counted in Redis, not in the database
+            assert db.session.get(LoginThrottle, "account-address:editor|127.0.0.1") is None
+    finally:
+        close(with_redis)

@@ -16,7 +16,9 @@ from forms.admin import SeriesForm, UserForm
 from forms.brief import version_of
 from i18n import translate
 from models import Series, User
+from securitylog.operations import log_security_event
 from views.access import require
+from views.auth import client_address
 from workflows.numbering import SUPPLEMENT_NUMBERING_LABELS
 from workflows.roles import ROLE_LABELS, Role
 
@@ -67,6 +69,9 @@ def user(user_id: int | None = None) -> Response | str:
             account.set_roles(set(form.roles.data))
             if form.password.data:
                 account.set_password(form.password.data)
+                db.session.flush()
+                log_security_event(db.session, "password_set", current_user, subject_id=account.id, detail={
+                    "username": account.username, "by": current_user.username, "ip": client_address()})
             if form.active.data:
                 account.active = True
             elif account.active:
