@@ -33,6 +33,7 @@ from securitylog.operations import log_security_event
 from signin import sessions as signin_sessions
 from signin import twofactor
 from signin.throttle import DatabaseStore, Key, RedisStore, Rules, Throttle, Verdict, keys_for
+from workflows.i18n import N_
 
 bp = Blueprint("auth", __name__)
 
@@ -40,7 +41,7 @@ SESSION_ID = "sid"
 PENDING = "signin_pending"
 PENDING_SECONDS = 300  # the second step must follow the password within five minutes
 DEVICE_COOKIE = "canyue_device"
-WRONG_LOGIN = "Wrong username or password, or the account is deactivated."
+WRONG_LOGIN = N_("Wrong username or password, or the account is deactivated.")
 
 
 def init_login(app: Flask, login_manager: LoginManager) -> None:
