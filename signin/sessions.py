@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from models import UserSession
@@ -54,8 +55,17 @@ def touch(engine: Engine, row: UserSession, *, idle: timedelta, now: datetime | 
     if now - row.last_seen_at < min(timedelta(seconds=30), idle / 10):
         return
     table = UserSession.__table__
-    with engine.begin() as conn:
-        conn.execute(update(table).where(table.c.id == row.id).values(last_seen_at=now))
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                # Never wait long: should the request's own session hold SQLite's write lock,
+                # this activity is recorded at the next request instead.
+                conn.exec_driver_sql("PRAGMA busy_timeout=1000")
+            conn.execute(update(table).where(table.c.id == row.id).values(last_seen_at=now))
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA busy_timeout=30000")
+    except OperationalError:
+        return
 
 
 def end_session(session: Session, session_id: str | None) -> None:

@@ -157,6 +157,12 @@ class Store(Protocol):
         """Read the states of `names` under a lock, apply `change`, write what it returns
         (None deletes) and return its result, atomically across processes."""
 
+    def purge(self) -> None:
+        """Forget keys unused for a day."""
+
+    def clear_account(self, account: str) -> int:
+        """Forget every key of `account`; returns how many there were."""
+
 
 class Throttle:
     def __init__(self, store: Store, rules: Rules):
@@ -213,17 +219,7 @@ class Throttle:
             return result, None
 
         self.store.modify(sorted(by_name), change)
-
-    def wait(self, keys: list[Key]) -> int:
-        """Seconds until an attempt under `keys` would be looked at (for messages and tests)."""
-        by_name = {k.name: k for k in keys}
-
-        def change(states: dict[str, State], now: datetime) -> tuple[dict[str, State | None], int]:
-            waits = [_check(self.rules, by_name[n], _normalise(self.rules, by_name[n], s, now), now)
-                     for n, s in states.items()]
-            return {}, int(max(waits, default=0) + 0.999)
-
-        return self.store.modify(sorted(by_name), change)
+        self.store.purge()
 
 
 # --- the database store ----------------------------------------------------------------------
@@ -260,9 +256,14 @@ class DatabaseStore:
                         failures=state.failures, pending=state.pending, pending_since=state.pending_since,
                         window_start=state.window_start or now, last_failure_at=state.last_failure_at,
                         refused=state.refused, updated_at=now))
-            # Keys nobody used for a day are dropped (typed-in unknown names, old addresses).
-            conn.execute(delete(table).where(table.c.updated_at < now - timedelta(days=1)))
         return result
+
+    def purge(self) -> None:
+        """Drop keys nobody used for a day (typed-in unknown names, old addresses); in a
+        transaction of its own, holding no other lock meanwhile."""
+        table = LoginThrottle.__table__
+        with self.engine.begin() as conn:
+            conn.execute(delete(table).where(table.c.updated_at < utcnow() - timedelta(days=1)))
 
     def clear_account(self, account: str) -> int:
         table = LoginThrottle.__table__
@@ -334,6 +335,9 @@ class RedisStore:
                     return result
                 except redis.WatchError:
                     continue
+
+    def purge(self) -> None:
+        """Redis expires its keys a day after their last use."""
 
     def clear_account(self, account: str) -> int:
         removed = 0
