@@ -48,11 +48,12 @@ def find_session(session: Session, session_id: str | None, user_id: int, *, idle
     return row
 
 
-def touch(engine: Engine, row: UserSession, *, idle: timedelta, now: datetime | None = None) -> None:
-    """Record activity on the session, at most every few seconds (in its own transaction, so
-    that GET requests, which commit nothing, keep their session alive too)."""
+def touch(engine: Engine, row_id: str, last_seen: datetime, *, idle: timedelta, now: datetime | None = None) -> None:
+    """Record activity on the session `row_id` (last seen at `last_seen`), at most every few
+    seconds, in its own transaction: GET requests, which commit nothing, keep their session
+    alive too. Called at the end of the request (the idle time counts from there)."""
     now = now or utcnow()
-    if now - row.last_seen_at < min(timedelta(seconds=30), idle / 10):
+    if now - last_seen < min(timedelta(seconds=30), idle / 10):
         return
     table = UserSession.__table__
     try:
@@ -61,7 +62,7 @@ def touch(engine: Engine, row: UserSession, *, idle: timedelta, now: datetime | 
                 # Never wait long: should the request's own session hold SQLite's write lock,
                 # this activity is recorded at the next request instead.
                 conn.exec_driver_sql("PRAGMA busy_timeout=1000")
-            conn.execute(update(table).where(table.c.id == row.id).values(last_seen_at=now))
+            conn.execute(update(table).where(table.c.id == row_id).values(last_seen_at=now))
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("PRAGMA busy_timeout=30000")
     except OperationalError:

@@ -65,9 +65,17 @@ def init_login(app: Flask, login_manager: LoginManager) -> None:
                                            lifetime=_lifetime())
         if row is None:
             return None
-        signin_sessions.touch(db.engine, row, idle=_idle())
         g.signin_session = row
+        g.signin_activity = (row.id, row.last_seen_at)
         return user
+
+    @app.after_request
+    def _record_activity(response: Response) -> Response:
+        # At the end of the request, like the cookie's own renewal: the idle time counts from here.
+        activity = g.pop("signin_activity", None)
+        if activity is not None:
+            signin_sessions.touch(db.engine, *activity, idle=_idle())
+        return response
 
     @app.before_request
     def _require_login():  # type: ignore[no-untyped-def]
