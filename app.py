@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 
 import config as canyue_config
-from extensions import babel, csrf, db, limiter, login_manager, migrate
+from extensions import babel, csrf, db, login_manager, migrate
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -23,7 +23,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
-    limiter.init_app(app)
 
     import archive.search  # noqa: F401  keeps the search index in sync with every change
     import database
@@ -48,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from views.corrections import bp as corrections_bp
     from views.distribution import bp as distribution_bp
     from views.errors import init_errors
+    from views.security import bp as security_bp
 
     init_templates(app)
     app.register_blueprint(auth_bp)
@@ -57,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(archive_bp)
     app.register_blueprint(distribution_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(security_bp)
     init_errors(app)
 
     from commands import register_commands

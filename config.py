@@ -13,8 +13,17 @@ ENVIRONMENT: dict[str, type] = {
     "RATELIMIT_STORAGE_URI": str,
     "SESSION_IDLE_MINUTES": int,
     "SESSION_COOKIE_SECURE": bool,
-    "LOGIN_LIMIT_PER_ACCOUNT": str,
-    "LOGIN_LIMIT_PER_ADDRESS": str,
+    "SESSION_MAX_HOURS": float,
+    "LOGIN_MAX_FAILURES": int,
+    "LOGIN_FAILURE_WINDOW_MINUTES": float,
+    "LOGIN_DELAY_AFTER": int,
+    "LOGIN_ADDRESS_DELAY_AFTER": int,
+    "LOGIN_DELAY_SECONDS": float,
+    "LOGIN_DELAY_MAX_SECONDS": float,
+    "LOGIN_DELAY_RESET_MINUTES": float,
+    "CANYUE_DEVICE_COOKIE_DAYS": int,
+    "CANYUE_PASSWORD_MIN_LENGTH": int,
+    "CANYUE_2FA_REQUIRED_ROLES": str,
     "CANYUE_CLASSIFICATIONS": str,
     "PROXY_FIX_X_FOR": int,
     "CANYUE_FILES_DIR": str,
@@ -35,8 +44,10 @@ class DefaultConfig:
     SQLALCHEMY_DATABASE_URI = "sqlite:///canyue.sqlite3"  # relative to instance/
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
 
-    # Sessions end after this much inactivity (each request renews the signed cookie).
+    # Sessions are rows in the database (signin/sessions.py); the cookie carries a random id.
+    # A session ends after this much inactivity, and this long after sign-in whatever happens.
     SESSION_IDLE_MINUTES = 30
+    SESSION_MAX_HOURS = 12.0
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False  # set True behind HTTPS
@@ -44,12 +55,28 @@ class DefaultConfig:
     # (0: none). Per-address login throttling needs the real client address.
     PROXY_FIX_X_FOR = 0
 
-    # Failed logins are throttled per account and per address. Use a shared store (Redis)
-    # when several worker processes serve the app: memory:// counts per process.
-    RATELIMIT_STORAGE_URI = "memory://"
-    RATELIMIT_HEADERS_ENABLED = False
-    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
-    LOGIN_LIMIT_PER_ADDRESS = "20 per 15 minutes"
+    # Failed sign-ins (signin/throttle.py), counted in the database, shared by every worker;
+    # redis://… to count them in Redis instead.
+    RATELIMIT_STORAGE_URI = "database"
+    # One account from one address: refused after this many failures, until the window ends.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_FAILURE_WINDOW_MINUTES = 15.0
+    # The account as a whole (any address), and one address across accounts: after this many
+    # failures each failure imposes a wait, doubled each time, capped; never a lock-out.
+    LOGIN_DELAY_AFTER = 5
+    LOGIN_ADDRESS_DELAY_AFTER = 20
+    LOGIN_DELAY_SECONDS = 1.0
+    LOGIN_DELAY_MAX_SECONDS = 900.0
+    LOGIN_DELAY_RESET_MINUTES = 60.0
+    # A browser that signed in carries a signed device cookie this long: it skips the delays.
+    CANYUE_DEVICE_COOKIE_DAYS = 90
+
+    # The password policy (signin/passwords.py): minimum length; never the username, never a
+    # common password (signin/common-passwords.txt).
+    CANYUE_PASSWORD_MIN_LENGTH = 10
+    # Two-factor sign-in is required for these roles unless the security administrator's
+    # policy (a database setting: `flask security 2fa-policy`) says otherwise; offered to all.
+    CANYUE_2FA_REQUIRED_ROLES = "signer,secretary,admin,security_admin,auditor"
 
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -99,6 +126,8 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
             found[name] = raw.strip().lower() in {"1", "true", "yes", "on"}
         elif kind is int:
             found[name] = int(raw)
+        elif kind is float:
+            found[name] = float(raw)
         else:
             found[name] = raw
     if "DATABASE_URL" in found:

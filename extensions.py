@@ -1,8 +1,6 @@
 """The Flask extensions, created unbound; `create_app` initialises them."""
 
 from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -15,5 +13,4 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-# Limits are declared on the views; storage comes from RATELIMIT_STORAGE_URI.
-limiter = Limiter(key_func=get_remote_address)
+# Failed sign-ins are counted by signin/throttle.py, in the database or Redis, never per process.

@@ -12,9 +12,11 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from archive.importer import files_from_paths, import_batch
+from commands.security import set_demo_policy
 from extensions import db
 from models import Recipient, Series, User
 from publishing.brieffile import parse_brief_file
+from signin.twofactor import OFFERED
 from workflows.copy import Medium
 from workflows.distribution import replace_series_list
 from workflows.roles import Role
@@ -104,6 +106,9 @@ def load_demo() -> dict[str, str]:
         brief = create_brief(db.session, users["drafter"], series, content)
         for action in moves:
             apply_transition(db.session, brief, action, actors[action])
+    # The demo signs in with a password alone: two-factor sign-in is offered to every role, not
+    # required (a production installation requires it for signers, secretaries and administrators).
+    set_demo_policy(OFFERED)
     db.session.commit()
     return passwords
 
@@ -124,3 +129,6 @@ def cli(if_empty: bool) -> None:
     credentials.write_text(text, encoding="utf-8")
     os.chmod(credentials, 0o600)
     click.echo(text + f"(also saved in {credentials})")
+    click.echo("Two-factor sign-in is offered, not required, on this demo: every account signs in with its\n"
+               "password alone. A production installation requires it for signers, secretaries and\n"
+               "administrators; to do so here: flask --app app security 2fa-policy signer required")

@@ -10,15 +10,25 @@ from __future__ import annotations
 import secrets
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from accounts.operations import AccountProblem, assign_roles, create_account, update_account
 from extensions import db
 from models import User
+from signin.passwords import password_problems
 from workflows.roles import Role, RoleConflict
 
 ROLE_CHOICE = click.Choice([r.value for r in Role])
+
+
+def _acceptable(password: str, username: str) -> str:
+    """The password, if the password policy accepts it for `username`; else why not."""
+    problems = password_problems(password, username, min_length=int(current_app.config["CANYUE_PASSWORD_MIN_LENGTH"]))
+    if problems:
+        raise click.ClickException("password refused: " + " ".join(p.english() for p in problems))
+    return password
 
 
 def _get(username: str) -> User:
@@ -49,7 +59,7 @@ def cli() -> None:
 @click.option("--locale", default="zh_CN", type=click.Choice(["zh_CN", "en"]))
 def create(username: str, display_name: str, roles: tuple[str, ...], password: str | None, locale: str) -> None:
     generated = password is None
-    password = password or secrets.token_urlsafe(9)
+    password = _acceptable(password or secrets.token_urlsafe(9), username)
     try:
         create_account(db.session, None, username=username, display_name=display_name, password=password,
                        locale=locale, roles=set(roles))
@@ -92,7 +102,7 @@ def set_roles(username: str, roles: tuple[str, ...]) -> None:
 @click.option("--password", help="Default: a random one, printed once.")
 def reset_password(username: str, password: str | None) -> None:
     user = _get(username)
-    new = password or secrets.token_urlsafe(9)
+    new = _acceptable(password or secrets.token_urlsafe(9), username)
     update_account(db.session, None, user, password=new)
     db.session.commit()
     click.echo(f"password of {username} reset" + ("" if password else f": {new}"))

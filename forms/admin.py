@@ -13,6 +13,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from forms.auth import PasswordPolicy
+
 
 class CheckboxesField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
@@ -28,7 +30,7 @@ class UserForm(FlaskForm):
     locale = SelectField(_l("Language"))
     active = BooleanField(_l("Active"), default=True)
     password = PasswordField(
-        _l("Password (leave empty to keep it)"), validators=[Optional(), Length(min=10, max=200)]
+        _l("Password (leave empty to keep it)"), validators=[Optional(), PasswordPolicy("username")]
     )
 
 

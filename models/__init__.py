@@ -15,9 +15,11 @@ from models.distribution import (
 )
 from models.files import StoredFile
 from models.series import Series
+from models.signin import LoginThrottle, RecoveryCode, Setting, UserSession
 from models.user import User, UserRole
 
 __all__ = [
-    "ArchiveSequence", "AuditChain", "AuditEvent", "Brief", "Copy", "Correction", "DistributionEntry", "DistributionRecall", "DownloadLink",
-    "DownloadLog", "Recipient", "Revision", "Series", "SeriesDistribution", "StoredFile", "User", "UserRole",
+    "ArchiveSequence", "AuditChain", "AuditEvent", "Brief", "Copy", "Correction", "DistributionEntry",
+    "DistributionRecall", "DownloadLink", "DownloadLog", "LoginThrottle", "Recipient", "RecoveryCode", "Revision",
+    "Series", "SeriesDistribution", "Setting", "StoredFile", "User", "UserRole", "UserSession",
 ]

@@ -44,6 +44,11 @@ class User(Base):
     session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Two-factor sign-in (TOTP, RFC 6238): the base32 secret, set at enrolment and confirmed
+    # by a first code (totp_enabled_at); the last time step accepted, so that no code is used twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    totp_last_step: Mapped[int | None]
 
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
@@ -68,6 +73,10 @@ class User(Base):
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
         self.session_token = secrets.token_hex(16)
+
+    @property
+    def has_totp(self) -> bool:
+        return self.totp_secret is not None and self.totp_enabled_at is not None
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -65,8 +65,9 @@ def test_every_move_is_recorded_with_actor_states_reason_and_revision(app, make_
     assert last.actor_name == "李青" and last.reason == "请补充数据来源" and last.revision == 1
     assert [e.seq for e in trail] == [1, 2, 3]
     assert trail[0].prev_hash == GENESIS and trail[1].prev_hash == trail[0].hash
-    # The installation's chain runs through the same events, keyed with the current key.
-    assert [e.global_seq for e in trail] == [1, 2, 3]
+    # The installation's chain runs through the same events, keyed with the current key (the
+    # editor's sign-in, a security event, took the number between the second and the third).
+    assert [e.global_seq for e in trail] == [1, 2, 4]
     assert trail[1].global_prev_hash == trail[0].hash and {e.key_id for e in trail} == {"test1"}
 
 

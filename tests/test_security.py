@@ -35,11 +35,12 @@ def snapshot(app) -> dict:
         series = db.session.scalars(select(Series).order_by(Series.id)).all()
         state = {
             "users": [(u.id, u.username, u.display_name, u.password_hash, u.session_token, u.active,
-                       u.locale, sorted(u.role_set)) for u in users],
+                       u.locale, sorted(u.role_set), u.totp_secret, u.totp_enabled_at) for u in users],
             "briefs": [(b.id, b.state, b.version, b.title, b.body, b.revision_number) for b in briefs],
             "series": [(s.id, s.name, s.version, s.hosts, s.default_print_run, s.classified_levels)
                        for s in series],
-            "events": db.session.scalar(select(func.count(AuditEvent.id))),
+            # Events but the security log's (the test signs in as it goes, and each sign-in is logged).
+            "events": db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.subject_type != "security")),
             "revisions": db.session.scalar(select(func.count(Revision.id))),
         }
         db.session.remove()
@@ -64,6 +65,12 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     form_data = {
         "auth.login": {"username": "drafter", "password": PASSWORD},
         "auth.logout": {},
+        "auth.second_factor": {"code": "123456"},
+        "auth.enrol_at_login": {"code": "123456"},
+        "auth.twofactor_setup": {"code": "123456"},
+        "auth.twofactor_disable": {"confirm-current": PASSWORD},
+        "auth.recovery_codes": {"confirm-current": PASSWORD},
+        "security.twofactor_policy": {"role-drafter": "required"},
         "auth.account": {"password-current": PASSWORD, "password-new": "forged password 123",
                          "password-confirm": "forged password 123", "profile-locale": "en"},
         "briefs.new": {"series_id": series_id, "title": "伪造", "body": "伪造正文", "classification": "", "urgency": ""},
@@ -111,7 +118,8 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
             return {"file": (io.BytesIO("姓名或单位,类别\n伪造,送\n".encode()), "forged.csv")}
         return dict(form_data[endpoint])
 
-    persona = {"auth.login": None, "briefs.publish_form": "editor"}
+    persona = {"auth.login": None, "auth.second_factor": None, "auth.enrol_at_login": None,
+               "briefs.publish_form": "editor", "security.twofactor_policy": "admin"}
     persona.update(dict.fromkeys(["archive.file_form", "archive.sequences", "archive.export", "archive.import_page"],
                                  "archivist"))
     persona.update({e: "editor" for e in form_data if e.startswith("distribution.")})
@@ -139,7 +147,7 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
         forged = csrf_from(login_as("drafter2").get("/account").get_data(as_text=True))
         response = http.post(url, data={**data_for(rule.endpoint), "csrf_token": forged,
                                         "submit-csrf_token": forged, "password-csrf_token": forged,
-                                        "profile-csrf_token": forged})
+                                        "profile-csrf_token": forged, "confirm-csrf_token": forged})
         assert response.status_code == 400, ("foreign token", url, response.status_code)
         checked.append(url)
         if who is None:
@@ -149,8 +157,9 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     # login, logout, account, new, edit, act, publish, 2 user, roles, 2 series, classification, file,
     # sequences, export, import, and distribution: 2 recipient, import, series list, add, save, remove,
     # move, dispatch, receipts, recall, copy move, new link, revoke; the audit trail's verification;
-    # and a correction's request and confirmation
-    assert len(checked) == 34, checked
+    # a correction's request and confirmation; and sign-in: second factor, enrolment at sign-in,
+    # set-up, turning off, recovery codes, the two-factor policy
+    assert len(checked) == 40, checked
     assert snapshot(app) == before
 
 
