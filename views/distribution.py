@@ -267,7 +267,7 @@ def recipients_import() -> tuple[str, int] | Response | str:
     problems = None
     if form.validate_on_submit():
         rows, found = parse_recipients(db.session, form.file.data.read())
-        problems = [(p.line, _(p.message, **p.values)) for p in found]
+        problems = [(p.line, translate(p.problem)) for p in found]
         if not problems:
             created, updated = import_recipients(db.session, rows)
             db.session.commit()
