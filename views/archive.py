@@ -25,7 +25,9 @@ from publishing.services import file_store
 from publishing.storage import FixityError
 from views.access import get_brief, refuse, require
 from views.errors import error_page
+from views.inputs import int_arg
 from workflows.filing import RETENTION_LABELS, Retention
+from workflows.limits import EARLIEST_YEAR, LATEST_YEAR, MAX_PAGE
 from workflows.policy import ISSUED_STATES, readable_clause
 from workflows.transitions import ActionRefused, StaleBrief
 
@@ -41,8 +43,8 @@ def browse() -> str:
     """Series → year → issues, newest first; only issues the user may read."""
     issued = Brief.state.in_([s.value for s in ISSUED_STATES]) & readable_clause(current_user, Brief)
     series = db.session.scalars(select(Series).order_by(Series.id)).all()
-    series_id = request.args.get("series", type=int) or (series[0].id if series else None)
-    year = request.args.get("year", type=int)
+    series_id = int_arg("series") or (series[0].id if series else None)
+    year = int_arg("year", low=EARLIEST_YEAR, high=LATEST_YEAR)
     years = db.session.execute(
         select(Brief.issue_year, func.count(Brief.id))
         .where(issued, Brief.series_id == series_id)
@@ -138,14 +140,15 @@ def search_page() -> str:
     args = request.args
     query = args.get("q", "").strip()
     filters = {
-        "series_id": args.get("series", type=int),
-        "year_from": args.get("year_from", type=int),
-        "year_to": args.get("year_to", type=int),
+        "series_id": int_arg("series"),
+        "year_from": int_arg("year_from", low=EARLIEST_YEAR, high=LATEST_YEAR),
+        "year_to": int_arg("year_to", low=EARLIEST_YEAR, high=LATEST_YEAR),
         "author": args.get("author", "").strip() or None,
         "state": args.get("state") if args.get("state") in {s.value for s in ISSUED_STATES} else None,
         "classification": args.get("classification", "").strip() or None,
     }
-    result = search(db.session, current_user, query, page=args.get("page", 1, type=int), **filters) if query else None
+    page = int_arg("page", high=MAX_PAGE, default=1)
+    result = search(db.session, current_user, query, page=page, **filters) if query else None
     series = db.session.scalars(select(Series).order_by(Series.id)).all()
     return render_template("archive/search.html", query=query, filters=filters, result=result, series=series,
                            issued_states=[s.value for s in ISSUED_STATES])
@@ -157,7 +160,8 @@ def export() -> Response:
     require("manage_archive")
     form = ExportForm()
     if not form.validate_on_submit():
-        abort(400)
+        reasons = [str(e) for field in form for e in field.errors]
+        abort(error_page(400, _("The export was not made: %(reason)s", reason=" ".join(reasons))))
     if form.q.data:
         briefs = search_results(form.q.data, form.series.data, form.year.data)
         name = "canyue-search"
