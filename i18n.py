@@ -23,9 +23,11 @@ def select_locale() -> str:
 def translate(message: str | Exception | Problem) -> str:
     """Translate a text marked with workflows.i18n.N_ (kept free of Flask), or the message of
     an exception raised with one (and its `params`, if it has any), or a Problem of
-    workflows.limits; a param that is itself a Problem is translated too."""
-    if isinstance(message, Problem):
-        text, params = message.message, message.params
+    workflows.limits (or an exception carrying one as `problem`); a param that is itself a
+    Problem is translated too."""
+    problem = message if isinstance(message, Problem) else getattr(message, "problem", None)
+    if isinstance(problem, Problem):
+        text, params = problem.message, problem.params
     else:
         params = getattr(message, "params", None) or {}
         text = str(message)

@@ -27,7 +27,8 @@ from views.access import get_brief, refuse, require
 from views.errors import error_page
 from views.inputs import int_arg
 from workflows.filing import RETENTION_LABELS, Retention
-from workflows.limits import EARLIEST_YEAR, LATEST_YEAR, MAX_PAGE
+from workflows.i18n import N_
+from workflows.limits import BRIEF_FILE_BYTES, EARLIEST_YEAR, LATEST_YEAR, MAX_PAGE, Problem
 from workflows.policy import ISSUED_STATES, readable_clause
 from workflows.transitions import ActionRefused, StaleBrief
 
@@ -178,11 +179,13 @@ def export() -> Response:
 
 
 @bp.route("/archive/import", methods=["GET", "POST"])
-def import_page() -> str:
-    """Upload past issues: brief files, each with its original PDF of the same name if any."""
+def import_page() -> tuple[str, int]:
+    """Upload past issues: brief files, each with its original PDF of the same name if any.
+    422 when nothing could be imported (each file says why), 200 when something was."""
     require("manage_archive")
     form = ImportForm()
     outcomes = None
+    status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
         uploads = {PurePath(f.filename or "").name: f.read() for f in form.files.data if f and f.filename}
         files = []
@@ -190,12 +193,17 @@ def import_page() -> str:
             if not name.endswith(".md"):
                 continue
             pdf = uploads.get(name[:-3] + ".pdf")
+            if len(data) > BRIEF_FILE_BYTES:
+                files.append(ImportFile(name, None, problem=Problem(N_("The file is larger than %(size)d KB."),
+                                                                    {"size": BRIEF_FILE_BYTES // 1000})))
+                continue
             try:
                 files.append(ImportFile(name, data.decode("utf-8"), pdf))
             except UnicodeDecodeError:
-                files.append(ImportFile(name, None, problem=_("The file is not UTF-8 text.")))
+                files.append(ImportFile(name, None, problem=Problem(N_("The file is not UTF-8 text."))))
         outcomes = import_batch(
             db.session, current_user, files,
             fonds=current_app.config["CANYUE_FONDS_CODE"], category=current_app.config["CANYUE_ARCHIVE_CATEGORY"],
         )
-    return render_template("archive/import.html", form=form, outcomes=outcomes)
+        status = 200 if any(o.brief_id for o in outcomes) else 422
+    return render_template("archive/import.html", form=form, outcomes=outcomes), status
