@@ -20,6 +20,7 @@ from forms.brief import ActionForm, BriefForm, DiffForm, EditBriefForm, NewBrief
 from i18n import translate
 from models import AuditEvent, Brief, Revision, Series
 from publishing.pipeline import PublishError, default_issue_date, publish
+from publishing.previews import render_throttle, specimen_cache, specimen_key
 from publishing.services import file_store, pdf_renderer
 from publishing.storage import FixityError
 from rendering.diff import diff_fields
@@ -410,10 +411,26 @@ def master_pdf(brief_id: int) -> Response:
 
 @bp.get("/briefs/<int:brief_id>/preview.pdf")
 def preview_pdf(brief_id: int) -> Response:
-    """A specimen PDF (样稿) of the brief as it stands: rendered on demand, never stored."""
-    brief = get_brief(brief_id)
-    rendered = pdf_renderer().render(printed_issue_from_brief(brief, specimen=True))
-    return _pdf_response(rendered.data, _file_name(brief, "-样稿"))
+    """A specimen PDF (样稿) of the brief as it stands: rendered on demand and kept for a while
+    (publishing/previews.py). Only a render counts against the user's allowance."""
+    brief = get_brief(brief_id)  # first: the cache grants no permission
+    key = specimen_key(brief)
+    cache = specimen_cache()
+    data = cache.get(key)
+    if data is None:
+        wait = render_throttle().take(current_user.id)
+        if wait is not None:
+            config = current_app.config
+            response = error_page(429, _(
+                "You have had %(count)d new specimen PDFs made in the last %(minutes)d minutes, the most allowed. "
+                "Please try again in %(wait)d minutes; a specimen already made opens at once.",
+                count=config["CANYUE_PREVIEW_RENDERS"], minutes=config["CANYUE_PREVIEW_RENDER_MINUTES"],
+                wait=max(1, round(wait / 60))))
+            response.headers["Retry-After"] = str(int(wait) + 1)
+            abort(response)
+        data = pdf_renderer().render(printed_issue_from_brief(brief, specimen=True)).data
+        cache.put(key, data)
+    return _pdf_response(data, _file_name(brief, "-样稿"))
 
 
 @bp.get("/briefs/<int:brief_id>/changes")
