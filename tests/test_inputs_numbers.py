@@ -290,3 +290,15 @@ def test_the_bounds_come_from_one_place(app):
             field = getattr(form, name)
             assert (field.low, field.high) == (1, limits.MAX_COPIES_PER_LINE)
     assert csvio.LIMITS["name"] == limits.PERSON_NAME_LENGTH
+
+
+def test_a_number_out_of_range_in_a_form_is_a_422_that_keeps_it(app, world, login_as):
+    response = login_as("archivist").post("/archive/sequences", {"year": "99999999999999999999", "retention": "Y",
+                                                                  "first_item": "٣"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'value="99999999999999999999"' in page and 'value="٣"' in page
+    response = login_as("editor").post(f"/briefs/{world['signed']}/publish", {
+        "issue_date": "99999-01-01", "version": str(fetch(app, world["signed"]).version)})
+    assert response.status_code == 422
+    assert fetch(app, world["signed"]).state == State.SIGNED.value

@@ -18,6 +18,7 @@ from archive.importer import ImportFile, import_batch
 from archive.search import MAX_PER_PAGE, search
 from extensions import db
 from forms.archive import ExportForm, FileForm, ImportForm, SequenceForm
+from forms.base import refusal
 from forms.brief import version_of
 from i18n import translate
 from models import ArchiveSequence, Brief, Series
@@ -91,12 +92,12 @@ def file_form(brief_id: int) -> Response | tuple[str, int] | str:
             return redirect(url_for("briefs.show", brief_id=brief_id))
         brief = get_brief(brief_id)
     elif request.method == "POST":
-        status = 400
+        status, _reason = refusal(form)
     return render_template("archive/file.html", brief=brief, form=form, error=error), status
 
 
 @bp.route("/archive/sequences", methods=["GET", "POST"])
-def sequences() -> Response | str:
+def sequences() -> Response | tuple[str, int]:
     """Where each year's 件号 count starts, per 保管期限."""
     require("manage_archive")
     fonds = current_app.config["CANYUE_FONDS_CODE"]
@@ -118,7 +119,8 @@ def sequences() -> Response | str:
         )
     )
     return render_template("archive/sequences.html", form=form, rows=rows, held=held, fonds=fonds,
-                           retention_labels=RETENTION_LABELS)
+                           retention_labels=RETENTION_LABELS), (
+        refusal(form)[0] if request.method == "POST" else 200)
 
 
 def search_results(query: str, series_id: int | None, year: int | None) -> list[Brief]:

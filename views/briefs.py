@@ -362,7 +362,7 @@ def publish_form(brief_id: int) -> Response | tuple[str, int] | str:
             return redirect(url_for("briefs.show", brief_id=brief_id))
         brief = get_brief(brief_id)
     elif request.method == "POST":
-        status = 400
+        status, _reason = refusal(form)
     return render_template("briefs/publish.html", brief=brief, form=form, error=error), status
 
 
