@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-
-from flask import current_app
 
 from archive.filing import assign_archive_code, lock_sequence
 from archive.pdfcheck import PdfRefused, check_original_pdf

@@ -12,7 +12,13 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from forms.base import CanyueForm, VersionField, WholeNumberField
-from workflows.limits import MAX_COPIES_PER_LINE, NOTE_LENGTH, ORGANISATION_LENGTH, PERSON_NAME_LENGTH, USERNAME_LENGTH
+from workflows.limits import (
+    MAX_COPIES_PER_LINE,
+    NOTE_LENGTH,
+    ORGANISATION_LENGTH,
+    PERSON_NAME_LENGTH,
+    USERNAME_LENGTH,
+)
 
 
 class RecipientForm(CanyueForm):

@@ -186,7 +186,7 @@ def read_table(data: bytes, names: Mapping[str, str], *, expected: str) -> Table
                                       "columns (is a comma or a quote missing or extra?)."),
                              found=len(cells), expected=width)
         row: dict[str, str] = {}
-        for key, title, cell in zip(keys, titles, cells):
+        for key, title, cell in zip(keys, titles, cells, strict=False):
             if key is None:
                 continue
             problem = text_problem(cell)

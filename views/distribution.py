@@ -75,7 +75,6 @@ from workflows.limits import (
     MAX_ID,
     PERSON_NAME_LENGTH,
     LimitExceeded,
-    Problem,
     check_copies,
     parse_whole_number,
     text_problem,

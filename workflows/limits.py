@@ -115,12 +115,6 @@ def parse_whole_number(text: Any, low: int, high: int) -> int | None:
     return value if low <= value <= high else None
 
 
-def number_problem(value: Any, low: int, high: int) -> Problem | None:
-    if parse_whole_number(value, low, high) is None:
-        return Problem(N_("Enter a whole number from %(low)d to %(high)d."), {"low": low, "high": high})
-    return None
-
-
 def check_copies(copies: Any) -> int:
     """A line's copy count, or LimitExceeded (for the operations in workflows/distribution)."""
     value = parse_whole_number(copies, 1, MAX_COPIES_PER_LINE)
