@@ -5,6 +5,7 @@ whatever it refuses."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import zipfile
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 from extensions import db
 from models import Copy, Recipient, User
 from tabular import csv_bytes, neutralise, restore
+from tests.test_inputs_text import chinese
 from workflows.brief import State
 from workflows.dispatch import apply_copy_transition
 
@@ -157,6 +159,11 @@ def test_utf8_and_gb18030_are_read(app, series_id, people, login_as, encoded):
         assert db.session.scalar(select(Recipient.organisation).where(Recipient.name == "周八")) == "市研究室"
 
 
+ENCODINGS_REFUSED = ("The file is not in an encoding Canyue reads (%(encodings)s, with the column names as its "
+                     "first line: %(expected)s). Save it from Excel as \"CSV UTF-8\"; Big5 and Shift-JIS files "
+                     "are not read.")
+
+
 @pytest.mark.parametrize("encoded", [
     "姓名或單位,職務,所在單位,類別\r\n周八,主任,市研究室,送\r\n".encode("big5"),
     "姓名,職務\r\n山田太郎,部長\r\n".encode("shift_jis"),
@@ -167,8 +174,10 @@ def test_other_encodings_are_refused_saying_which_are_read(app, series_id, peopl
     before = count(app)
     response = post_csv(login_as, encoded)
     assert response.status_code == 422
-    page = response.get_data(as_text=True)
-    assert "UTF-8" in page and "GB18030" in page and problem_lines(page) == [1]
+    page = html.unescape(response.get_data(as_text=True))
+    assert chinese(app, ENCODINGS_REFUSED, encodings="UTF-8, GB18030",
+                   expected="编号, 姓名或单位, 职务, 所在单位, 类别, 默认份数, 启用, 账号") in page
+    assert problem_lines(page) == [1]
     assert count(app) == before
 
 
