@@ -29,7 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     import i18n
     import security
     from audittrail import anchors, keys
-    from views import auth
+    from views import auth, inputs
 
     database.configure_engine(app)
     keys.init_keys(app)
@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth.init_login(app, login_manager)
     i18n.init_babel(app, babel)
     security.init_security(app)
+    inputs.init_inputs(app)  # before the blueprints: their <int:…> ids are bounded
 
     from views import init_templates
     from views.admin import bp as admin_bp

@@ -36,6 +36,13 @@ ENVIRONMENT: dict[str, type] = {
     "CANYUE_AUDIT_ANCHOR_FILE": str,
     "CANYUE_MAX_PRINT_RUN": int,
     "CANYUE_ISSUE_DATE_HORIZON_DAYS": int,
+    "MAX_CONTENT_LENGTH": int,
+    "CANYUE_PREVIEW_CACHE_DIR": str,
+    "CANYUE_PREVIEW_CACHE_MB": int,
+    "CANYUE_PREVIEW_CACHE_HOURS": int,
+    "CANYUE_PREVIEW_RENDERS": int,
+    "CANYUE_PREVIEW_RENDER_MINUTES": int,
+    "CANYUE_THROTTLE_DIR": str,
 }
 
 
@@ -105,6 +112,21 @@ class DefaultConfig:
     CANYUE_MAX_PRINT_RUN = 2000
     # An issue date further ahead than this is a typing error (publish and import refuse it).
     CANYUE_ISSUE_DATE_HORIZON_DAYS = 31
+
+    # The largest request accepted, uploads included (bytes): anything bigger is answered 413
+    # before it is read. The limits on what a request holds are in workflows/limits.py.
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+
+    # Specimen PDFs (preview.pdf) are kept, per brief version and print run, in this folder
+    # (instance/cache/specimens unless set), at most this many MB and hours old.
+    CANYUE_PREVIEW_CACHE_DIR: str | None = None
+    CANYUE_PREVIEW_CACHE_MB = 200
+    CANYUE_PREVIEW_CACHE_HOURS = 24
+    # Each user may have this many specimens rendered (cache misses) per this many minutes;
+    # counted in files under this folder (instance/throttle unless set), shared by all workers.
+    CANYUE_PREVIEW_RENDERS = 10
+    CANYUE_PREVIEW_RENDER_MINUTES = 10
+    CANYUE_THROTTLE_DIR: str | None = None
 
     # The audit trail's keys (audittrail/keys.py): instance/audit-keys.json unless given here
     # as {"key id": "hex secret"} with the current id. Never in the database or a backup.

@@ -6,6 +6,8 @@ from flask import Flask, current_app, request, session
 from flask_babel import Babel, gettext
 from flask_login import current_user
 
+from workflows.limits import Problem
+
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
@@ -18,11 +20,18 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def translate(message: str | Exception) -> str:
+def translate(message: str | Exception | Problem) -> str:
     """Translate a text marked with workflows.i18n.N_ (kept free of Flask), or the message of
-    an exception raised with one (and its `params`, if it has any)."""
-    params = getattr(message, "params", None) or {}
-    text = str(message)
+    an exception raised with one (and its `params`, if it has any), or a Problem of
+    workflows.limits (or an exception carrying one as `problem`); a param that is itself a
+    Problem is translated too."""
+    problem = message if isinstance(message, Problem) else getattr(message, "problem", None)
+    if isinstance(problem, Problem):
+        text, params = problem.message, problem.params
+    else:
+        params = getattr(message, "params", None) or {}
+        text = str(message)
+    params = {k: translate(v) if isinstance(v, Problem) else v for k, v in params.items()}
     return gettext(text, **params) if text else text
 
 

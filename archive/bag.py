@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import shutil
 import tempfile
@@ -19,6 +17,7 @@ from models import Brief
 from publishing.brieffile import brief_as_file
 from publishing.pipeline import approval_record
 from publishing.storage import FileStore
+from tabular import csv_text
 from workflows.policy import ISSUED_STATES
 
 # 归档文件目录 columns after DA/T 22-2015.
@@ -58,14 +57,13 @@ def archive_year_note(brief: Brief) -> str:
 
 
 def catalogue_csv(briefs: Sequence[Brief]) -> str:
-    """UTF-8 with BOM, so that Excel opens the Chinese text as it is."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CATALOGUE_COLUMNS)
+    """UTF-8 with BOM, so that Excel opens the Chinese text as it is; written by tabular/, which
+    neutralises cells a spreadsheet would run as formulas (a title beginning with =)."""
+    rows: list[list[object]] = [CATALOGUE_COLUMNS]
     for index, brief in enumerate(briefs, start=1):
         remarks = "；".join(filter(None, ["增刊" if brief.supplement else "", brief.provenance or "",
                                          archive_year_note(brief)]))
-        writer.writerow([
+        rows.append([
             index,
             brief.archive_code or "",
             number_text(brief),
@@ -76,7 +74,7 @@ def catalogue_csv(briefs: Sequence[Brief]) -> str:
             brief.master.pages if brief.master else "",
             remarks,
         ])
-    return "\ufeff" + out.getvalue()
+    return csv_text(rows)
 
 
 def export_bag(briefs: Sequence[Brief], store: FileStore, name: str) -> Path:

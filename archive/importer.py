@@ -2,25 +2,25 @@
 PDF, becomes an archived issue with its real numbers, its printed names and a provenance note.
 
 Each file is its own unit: a bad one is reported with its reason and leaves nothing, while the
-good ones in the same batch are kept.
+good ones in the same batch are kept. A brief file is held to the limits of workflows/limits.py
+(publishing/brieffile.py checks it); an original PDF must be readable and free of active
+content (archive/pdfcheck.py). Every reason is marked for translation (ImportOutcome.refusal)
+and has its English text for the command line (ImportOutcome.error).
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from flask import current_app
-
 from archive.filing import assign_archive_code, lock_sequence
+from archive.pdfcheck import PdfRefused, check_original_pdf
 from models import Brief, Revision, Series, StoredFile
 from models.types import utcnow
 from publishing.brieffile import BriefFileError, parse_brief_file
@@ -36,12 +36,19 @@ from rendering.pdf import RenderedPdf
 from workflows.audit import GENESIS
 from workflows.brief import State
 from workflows.filing import Retention
+from workflows.i18n import N_
+from workflows.limits import BRIEF_FILE_BYTES, Problem
 from workflows.numbering import EARLIEST_YEAR, MAX_ISSUE_NUMBER, MAX_TOTAL_NUMBER, horizon_error, sequence_for
 from workflows.transitions import record_event
 
 
 class ImportRefused(Exception):
-    """A file that cannot be imported; the message says why, in terms of the file."""
+    """A file that cannot be imported; the message (marked for translation, `problem`) says why,
+    in terms of the file; str() is its English text."""
+
+    def __init__(self, message: str | Problem, **params: Any):
+        self.problem = message if isinstance(message, Problem) else Problem(message, params)
+        super().__init__(str(self.problem))
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,7 @@ class ImportFile:
     name: str
     text: str | None  # None when the file could not be read: `problem` says why
     pdf: bytes | None = None
-    problem: str | None = None
+    problem: str | Problem | None = None
 
 
 @dataclass(frozen=True)
@@ -57,23 +64,41 @@ class ImportOutcome:
     name: str
     brief_id: int | None = None
     archive_code: str | None = None
-    error: str | None = None
+    refusal: Problem | None = None  # why the file was not imported (translated where shown)
+
+    @property
+    def error(self) -> str | None:
+        """Why the file was not imported, in English (the command line)."""
+        return str(self.refusal) if self.refusal is not None else None
 
 
-def _required(meta: dict[str, Any], key: str, what: str) -> Any:
+REQUIRED = {  # key -> the message when it is missing
+    "series": N_("'series' (the bulletin) is missing"),
+    "issue": N_("'issue' (期号) is missing"),
+    "total": N_("'total' (总期号) is missing"),
+    "date": N_("'date' (the issue date) is missing"),
+}
+PDF_REFUSALS = {
+    "unreadable": N_("the PDF cannot be read: %(detail)s"),
+    "no pages": N_("the PDF has no pages"),
+    "complex": N_("the PDF is too complex to check for active content"),
+    "active": N_("the PDF contains active content (%(detail)s), which an archive must not keep: save it "
+                 "without scripts, attachments, media or forms (for instance printed to PDF/A-1b or PDF/A-2b) "
+                 "and import it again"),
+}
+
+
+def _required(meta: dict[str, Any], key: str) -> Any:
     if meta.get(key) in (None, ""):
-        raise ImportRefused(f"'{key}' ({what}) is missing")
+        raise ImportRefused(REQUIRED[key])
     return meta[key]
 
 
 def _pdf_pages(data: bytes) -> int:
     try:
-        pages = len(PdfReader(io.BytesIO(data)).pages)
-    except (PdfReadError, ValueError, OSError) as error:
-        raise ImportRefused(f"the PDF cannot be read: {error}") from error
-    if pages < 1:
-        raise ImportRefused("the PDF has no pages")
-    return pages
+        return check_original_pdf(data)
+    except PdfRefused as refused:
+        raise ImportRefused(PDF_REFUSALS[refused.kind], detail=refused.detail) from refused
 
 
 def import_issue(
@@ -83,25 +108,27 @@ def import_issue(
     try:
         brief_file = parse_brief_file(text)
     except BriefFileError as error:
-        raise ImportRefused(str(error)) from error
+        raise ImportRefused(error.problem) from error
     meta, content = brief_file.meta, brief_file.content()
-    series_name = _required(meta, "series", "the bulletin")
-    issue, total = _required(meta, "issue", "期号"), _required(meta, "total", "总期号")
-    issue_date = _required(meta, "date", "the issue date")
+    series_name = _required(meta, "series")
+    issue, total = _required(meta, "issue"), _required(meta, "total")
+    issue_date = _required(meta, "date")
     if not content["body"].strip():
-        raise ImportRefused("the body is empty")
-    error = horizon_error(issue_date, utcnow().date(), current_app.config["CANYUE_ISSUE_DATE_HORIZON_DAYS"])
+        raise ImportRefused(N_("the body is empty"))
+    horizon = current_app.config["CANYUE_ISSUE_DATE_HORIZON_DAYS"]
+    error = horizon_error(issue_date, utcnow().date(), horizon)
     if error:
-        raise ImportRefused(f"the date {issue_date} is refused: "
-                            f"{error % {'days': current_app.config['CANYUE_ISSUE_DATE_HORIZON_DAYS'], 'year': EARLIEST_YEAR}}")
-    for value, what, highest in ((issue, "issue (期号)", MAX_ISSUE_NUMBER), (total, "total (总期号)", MAX_TOTAL_NUMBER)):
+        raise ImportRefused(N_("the date %(date)s is refused: %(reason)s"), date=issue_date.isoformat(),
+                            reason=Problem(error, {"days": horizon, "year": EARLIEST_YEAR}))
+    for value, key, highest in ((issue, "issue (期号)", MAX_ISSUE_NUMBER), (total, "total (总期号)", MAX_TOTAL_NUMBER)):
         if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= highest:
-            raise ImportRefused(f"'{what}' must be a whole number from 1 to {highest}, not {value!r}")
+            raise ImportRefused(N_("'%(key)s' must be a whole number from 1 to %(high)d, not %(value)s"),
+                                key=key, high=highest, value=repr(value)[:40])
     pages = _pdf_pages(pdf) if pdf is not None else None
     session.rollback()
     series = session.scalar(select(Series).where(Series.name == series_name))
     if series is None:
-        raise ImportRefused(f"there is no series named {series_name!r}")
+        raise ImportRefused(N_("there is no series named %(name)s"), name=repr(str(series_name)))
     sequence = sequence_for(series.numbering_rules, content["supplement"])
     printed = dict(
         **content,
@@ -127,7 +154,8 @@ def import_issue(
             ((Brief.issue_year == issue_date.year) & (Brief.issue_number == issue)) | (Brief.total_number == total),
         ))
         if clash is not None:
-            raise ImportRefused(f"第{issue}期（总第{total}期） of {issue_date.year} is already held (brief {clash})")
+            raise ImportRefused(N_("第%(issue)d期（总第%(total)d期） of %(year)d is already held (brief %(brief)d)"),
+                                issue=issue, total=total, year=issue_date.year, brief=clash)
         now = utcnow()
         # The note is part of the archival record, kept in the organisation's language.
         provenance = f"{now.date().isoformat()} 由{actor.display_name}自 {PurePath(name).name} 导入" + (
@@ -155,7 +183,8 @@ def import_issue(
         discard_unreferenced(session, written)
         session.rollback()
         if isinstance(error, IntegrityError):
-            raise ImportRefused(f"it conflicts with an issue already held: {error.orig}") from error
+            raise ImportRefused(N_("it conflicts with an issue already held: %(detail)s"),
+                                detail=str(error.orig)) from error
         raise
     return ImportOutcome(name, brief.id, brief.archive_code)
 
@@ -168,15 +197,18 @@ def import_batch(
     for item in files:
         name = item.name
         if item.text is None:
-            outcomes.append(ImportOutcome(name, error=item.problem))
+            problem = item.problem if isinstance(item.problem, Problem) else Problem(str(item.problem or ""))
+            outcomes.append(ImportOutcome(name, refusal=problem))
             continue
         try:
             outcomes.append(import_issue(session, actor, name=name, text=item.text, pdf=item.pdf,
                                          fonds=fonds, category=category))
         except ImportRefused as error:
-            outcomes.append(ImportOutcome(name, error=str(error)))
+            outcomes.append(ImportOutcome(name, refusal=error.problem))
         except Exception as error:  # a failed render or store: reported, the batch goes on
-            outcomes.append(ImportOutcome(name, error=f"{type(error).__name__}: {error}"))
+            session.rollback()
+            outcomes.append(ImportOutcome(name, refusal=Problem(N_("it could not be imported: %(detail)s"),
+                                                                {"detail": f"{type(error).__name__}: {error}"})))
     return outcomes
 
 
@@ -190,9 +222,14 @@ def files_from_paths(paths: list[Path]) -> list[ImportFile]:
     for source in sources:
         pdf = source.with_suffix(".pdf")
         try:
+            if source.stat().st_size > BRIEF_FILE_BYTES:
+                found.append(ImportFile(str(source), None, problem=Problem(
+                    N_("The file is larger than %(size)d KB."), {"size": BRIEF_FILE_BYTES // 1000})))
+                continue
             text = source.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
-            found.append(ImportFile(str(source), None, problem=f"the file cannot be read as UTF-8 text: {error}"))
+            found.append(ImportFile(str(source), None, problem=Problem(
+                N_("the file cannot be read as UTF-8 text: %(detail)s"), {"detail": str(error)})))
             continue
         found.append(ImportFile(str(source), text, pdf.read_bytes() if pdf.is_file() else None))
     return found

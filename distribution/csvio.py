@@ -1,13 +1,11 @@
 """CSV in and out: the recipients directory (import and export) and an issue's distribution
-record (export). Files are UTF-8 with a byte-order mark, which Excel needs to open Chinese
-text as such; on import a file saved by Excel in GB18030 (the Chinese Windows default) is
-read too. An import is checked row by row first and applied only when every row is good;
-each problem names its line."""
+record (export). Written and read through tabular/ (the one CSV writer and reader): UTF-8 with
+a byte-order mark out, with formula cells neutralised; UTF-8 or GB18030 in, strictly. An import
+is checked row by row first and applied only when every row is good; each problem names its
+line."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,10 +16,22 @@ from sqlalchemy.orm import Session
 
 from models import Brief, Copy, Recipient, User
 from models.types import utcnow
+from tabular import TableError, csv_bytes, read_table
+from tabular.csvfile import BOM
 from workflows.copy import Category
 from workflows.i18n import N_
+from workflows.limits import (
+    MAX_COPIES_PER_LINE,
+    MAX_ID,
+    ORGANISATION_LENGTH,
+    PERSON_NAME_LENGTH,
+    USERNAME_LENGTH,
+    Problem,
+    parse_whole_number,
+    text_problem,
+)
 
-BOM = "\ufeff"
+__all__ = ["BOM", "export_distribution", "export_recipients", "import_recipients", "parse_recipients", "read_csv"]
 
 # (key, the header written) — the import accepts either.
 RECIPIENT_COLUMNS: list[tuple[str, str]] = [
@@ -35,17 +45,12 @@ RECIPIENT_COLUMNS: list[tuple[str, str]] = [
     ("username", "账号"),
 ]
 _HEADER_KEYS = {**{k: k for k, _ in RECIPIENT_COLUMNS}, **{h: k for k, h in RECIPIENT_COLUMNS}}
+_EXPECTED = ", ".join(h for _, h in RECIPIENT_COLUMNS)
 _TRUE = {"是", "true", "yes", "1", "y", "启用", ""}
 _FALSE = {"否", "false", "no", "0", "n", "停用"}
-LIMITS = {"name": 64, "title": 64, "organisation": 120}
-
-
-def _write(rows: Iterable[list[Any]]) -> bytes:
-    buffer = io.StringIO()
-    buffer.write(BOM)
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+# The columns' lengths (workflows/limits.py, which the models use too).
+LIMITS = {"name": PERSON_NAME_LENGTH, "title": PERSON_NAME_LENGTH, "organisation": ORGANISATION_LENGTH,
+          "username": USERNAME_LENGTH}
 
 
 def export_recipients(recipients: Iterable[Recipient]) -> bytes:
@@ -53,7 +58,7 @@ def export_recipients(recipients: Iterable[Recipient]) -> bytes:
     for r in recipients:
         rows.append([r.id, r.name, r.title, r.organisation, r.category, r.default_copies,
                      "是" if r.active else "否", r.user.username if r.user else ""])
-    return _write(rows)
+    return csv_bytes(rows)
 
 
 @dataclass
@@ -61,6 +66,10 @@ class RowProblem:
     line: int
     message: str  # marked for translation, with %(…)s fields
     values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def problem(self) -> Problem:
+        return Problem(self.message, self.values)
 
 
 @dataclass
@@ -76,74 +85,59 @@ class RecipientRow:
     user_id: int | None
 
 
-def decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise UnicodeDecodeError("utf-8", data, 0, 1, "neither UTF-8 nor GB18030")
-
-
 def parse_recipients(session: Session, data: bytes) -> tuple[list[RecipientRow], list[RowProblem]]:
     """The rows of a recipients CSV, checked; problems name their line (1 is the header)."""
     try:
-        text = decode(data)
-    except UnicodeDecodeError:
-        return [], [RowProblem(1, N_("The file is neither UTF-8 nor GB18030 text."))]
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error):
-        return [], [RowProblem(1, N_("The file is empty."))]
-    keys = [_HEADER_KEYS.get(h.strip()) for h in header]
-    if "name" not in keys:
+        table = read_table(data, _HEADER_KEYS, expected=_EXPECTED)
+    except TableError as error:
+        return [], [RowProblem(error.line, str(error), error.params)]
+    if "name" not in table.columns:
         return [], [RowProblem(1, N_("The first line must name the columns; a name column (姓名或单位) is required."))]
+    problems = [RowProblem(line, p.message, p.params) for line, p in table.problems]
+    refused_lines = {line for line, _p in table.problems}
     known_ids = set(session.scalars(select(Recipient.id)))
     users = dict(session.execute(select(User.username, User.id)).all())
+    headers = dict(RECIPIENT_COLUMNS)
     rows: list[RecipientRow] = []
-    problems: list[RowProblem] = []
-    try:
-        for values in reader:
-            line = reader.line_num
-            if not any(v.strip() for v in values):
-                continue
-            cell = {k: values[i].strip() for i, k in enumerate(keys) if k and i < len(values)}
-            before = len(problems)
-            for key, limit in LIMITS.items():
-                if len(cell.get(key, "")) > limit:
-                    problems.append(RowProblem(line, N_("%(column)s is longer than %(limit)d characters."),
-                                               {"column": key, "limit": limit}))
-            if not cell.get("name"):
-                problems.append(RowProblem(line, N_("The name is missing.")))
-            category = cell.get("category") or Category.SEND.value
-            if category not in {c.value for c in Category}:
-                problems.append(RowProblem(line, N_("Unknown category %(value)s: use 专报, 报, 送 or 发."),
-                                           {"value": category}))
-            copies_text = cell.get("default_copies") or "1"
-            copies = int(copies_text) if copies_text.isdigit() else 0
-            if copies < 1:
-                problems.append(RowProblem(line, N_("The number of copies must be a whole number from 1."),
-                                           {"value": copies_text}))
-            active_text = (cell.get("active") or "").lower()
-            if active_text not in _TRUE | _FALSE:
-                problems.append(RowProblem(line, N_("Active must be 是 or 否."), {"value": active_text}))
-            ident = None
-            if cell.get("id"):
-                if not cell["id"].isdigit() or int(cell["id"]) not in known_ids:
-                    problems.append(RowProblem(line, N_("No recipient has the number %(value)s."), {"value": cell["id"]}))
-                else:
-                    ident = int(cell["id"])
-            user_id = None
-            if cell.get("username"):
-                user_id = users.get(cell["username"])
-                if user_id is None:
-                    problems.append(RowProblem(line, N_("No account is called %(value)s."), {"value": cell["username"]}))
-            if len(problems) == before:
-                rows.append(RecipientRow(line, ident, cell["name"], cell.get("title", ""), cell.get("organisation", ""),
-                                         category, copies, active_text not in _FALSE, user_id))
-    except csv.Error as error:
-        problems.append(RowProblem(reader.line_num, N_("The file is not valid CSV: %(value)s"), {"value": str(error)}))
+    for line, cell in table.rows:
+        if line in refused_lines:
+            continue
+        before = len(problems)
+        for key, limit in LIMITS.items():
+            problem = text_problem(cell.get(key, ""), limit=limit, single_line=True)
+            if problem:
+                problems.append(RowProblem(line, N_("%(column)s: %(problem)s"),
+                                           {"column": headers[key], "problem": problem}))
+        if not cell.get("name"):
+            problems.append(RowProblem(line, N_("The name is missing.")))
+        category = cell.get("category") or Category.SEND.value
+        if category not in {c.value for c in Category}:
+            problems.append(RowProblem(line, N_("Unknown category %(value)s: use 专报, 报, 送 or 发."),
+                                       {"value": category}))
+        copies_text = cell.get("default_copies") or "1"
+        copies = parse_whole_number(copies_text, 1, MAX_COPIES_PER_LINE)
+        if copies is None:
+            problems.append(RowProblem(line, N_("默认份数 must be a whole number from 1 to %(high)d, not %(value)s."),
+                                       {"value": copies_text[:20], "high": MAX_COPIES_PER_LINE}))
+        active_text = (cell.get("active") or "").lower()
+        if active_text not in _TRUE | _FALSE:
+            problems.append(RowProblem(line, N_("Active must be 是 or 否."), {"value": active_text}))
+        ident = None
+        if cell.get("id"):
+            ident = parse_whole_number(cell["id"], 1, MAX_ID)
+            if ident is None or ident not in known_ids:
+                problems.append(RowProblem(line, N_("No recipient has the number %(value)s."),
+                                           {"value": cell["id"][:20]}))
+        user_id = None
+        if cell.get("username"):
+            user_id = users.get(cell["username"])
+            if user_id is None:
+                problems.append(RowProblem(line, N_("No account is called %(value)s."), {"value": cell["username"]}))
+        if len(problems) == before:
+            assert copies is not None
+            rows.append(RecipientRow(line, ident, cell["name"], cell.get("title", ""), cell.get("organisation", ""),
+                                     category, copies, active_text not in _FALSE, user_id))
+    problems.sort(key=lambda p: p.line)
     return rows, problems
 
 
@@ -199,9 +193,12 @@ def export_distribution(brief: Brief, copies: list[Copy], downloads: dict[int, i
             c.destroyed_by or "", when(c.destroyed_at), c.witness or "", when(c.lost_at), c.lost_note or "",
             downloads.get(c.id, 0),
         ])
-    return _write(rows)
+    return csv_bytes(rows)
 
 
 def read_csv(data: bytes) -> list[list[str]]:
-    """A CSV this module wrote, as rows (for the tests and for round trips)."""
-    return list(csv.reader(io.StringIO(decode(data))))
+    """A CSV this module wrote, as rows exactly as written (for the tests and for round trips)."""
+    import csv
+    import io
+
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))

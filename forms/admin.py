@@ -1,19 +1,18 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    HiddenField,
-    IntegerField,
     PasswordField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms.auth import PasswordPolicy
+from forms.base import CanyueForm, VersionField, WholeNumberField
+from workflows.limits import MAX_RECORDED_PRINT_RUN, MAX_TOTAL_NUMBER, SERIES_NAME_LENGTH
 
 
 class CheckboxesField(SelectMultipleField):
@@ -21,7 +20,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class UserForm(FlaskForm):
+class UserForm(CanyueForm):
     username = StringField(
         _l("Username"),
         validators=[DataRequired(), Length(max=64), Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Letters, digits, _ . - only."))],
@@ -34,32 +33,30 @@ class UserForm(FlaskForm):
     )
 
 
-class SeriesForm(FlaskForm):
-    name = StringField(_l("Name (masthead)"), validators=[DataRequired(), Length(max=40)])
+class SeriesForm(CanyueForm):
+    name = StringField(_l("Name (masthead)"), validators=[DataRequired(), Length(max=SERIES_NAME_LENGTH)])
     hosts = TextAreaField(_l("Hosts (one per line)"), validators=[DataRequired(), Length(max=500)])
     contact_phone = StringField(_l("Contact phone line"), validators=[Length(max=120)])
     address = StringField(_l("Address"), validators=[Length(max=200)])
-    default_print_run = IntegerField(_l("Default print run (共印)"), validators=[DataRequired(), NumberRange(min=1, max=100000)])
+    default_print_run = WholeNumberField(_l("Default print run (共印)"), low=1, high=MAX_RECORDED_PRINT_RUN)
     timezone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)])
-    first_total_number = IntegerField(
-        _l("总期号 of the first issue numbered here"), validators=[DataRequired(), NumberRange(min=1)]
-    )
+    first_total_number = WholeNumberField(_l("总期号 of the first issue numbered here"), low=1, high=MAX_TOTAL_NUMBER)
     supplement_numbering = SelectField(_l("Supplement numbering"))  # choices translated by the view
     active = BooleanField(_l("Active"), default=True)
-    version = HiddenField()
+    version = VersionField(required=False)
 
 
-class RolesForm(FlaskForm):
+class RolesForm(CanyueForm):
     """The security administrator's: which roles an account holds (三员分立 is checked by the model)."""
 
     roles = CheckboxesField(_l("Roles"))  # choices translated by the view
 
 
-class ClassificationForm(FlaskForm):
+class ClassificationForm(CanyueForm):
     """The security administrator's: which 密级 levels of a series are classified, and who reads them."""
 
     classified_levels = StringField(
         _l("Classified 密级 levels (comma-separated; empty: none)"), validators=[Length(max=200)]
     )
     classified_readers = CheckboxesField(_l("Roles that may read classified issues"))
-    version = HiddenField()
+    version = VersionField(required=False)

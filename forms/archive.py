@@ -1,28 +1,30 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, MultipleFileField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms import MultipleFileField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from forms.base import CanyueForm, VersionField, WholeNumberField
+from workflows.limits import EARLIEST_YEAR, LATEST_YEAR, MAX_ID
 
 
-class FileForm(FlaskForm):
+class FileForm(CanyueForm):
     retention = SelectField(_l("Retention period (保管期限)"))  # choices translated by the view
-    version = HiddenField(validators=[DataRequired()])
+    version = VersionField()
 
 
-class SequenceForm(FlaskForm):
-    year = IntegerField(_l("Year (年度)"), validators=[DataRequired(), NumberRange(min=1949, max=2999)])
+class SequenceForm(CanyueForm):
+    year = WholeNumberField(_l("Year (年度)"), low=EARLIEST_YEAR, high=LATEST_YEAR)
     retention = SelectField(_l("Retention period (保管期限)"))
-    first_item = IntegerField(_l("First 件号 of the year"), validators=[DataRequired(), NumberRange(min=1, max=9999)])
+    first_item = WholeNumberField(_l("First 件号 of the year"), low=1, high=9999)
 
 
-class ImportForm(FlaskForm):
+class ImportForm(CanyueForm):
     files = MultipleFileField(
         _l("Brief files (.md), each with its original PDF of the same name if there is one"),
         validators=[DataRequired()],
     )
 
 
-class ExportForm(FlaskForm):
+class ExportForm(CanyueForm):
     q = StringField(validators=[Optional(), Length(max=200)])  # export what this search finds
-    series = IntegerField(validators=[Optional()])
-    year = IntegerField(validators=[Optional(), NumberRange(min=1949, max=2999)])
+    series = WholeNumberField(low=1, high=MAX_ID, required=False)
+    year = WholeNumberField(low=EARLIEST_YEAR, high=LATEST_YEAR, required=False)

@@ -4,17 +4,20 @@ import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from forms.base import CanyueForm, VersionField, WholeNumberField, version_of
+from workflows import limits
+
+__all__ = ["ActionForm", "BriefForm", "DiffForm", "EditBriefForm", "NewBriefForm", "PublishForm", "split_list",
+           "version_of"]
 
 # Names and keywords may be typed one per line or separated by 、，, ; as people do.
 _SEPARATORS = re.compile(r"[\n\r、，,；;]+")
@@ -24,17 +27,19 @@ def split_list(text: str | None) -> list[str]:
     return [part.strip() for part in _SEPARATORS.split(text or "") if part.strip()]
 
 
-class BriefForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[Length(max=200)])
-    author_line = StringField(_l("Author line (署名)"), validators=[Length(max=100)])
+class BriefForm(CanyueForm):
+    title = StringField(_l("Title"), validators=[Length(max=limits.TITLE_LENGTH)])
+    author_line = StringField(_l("Author line (署名)"), validators=[Length(max=limits.AUTHOR_LINE_LENGTH)])
     special_report = TextAreaField(
-        _l("本期专报 (one name with title per line, in order)"), validators=[Length(max=2000)]
+        _l("本期专报 (one name with title per line, in order)"),
+        validators=[Length(max=limits.SPECIAL_REPORT_TEXT_LENGTH)],
     )
     supplement = BooleanField(_l("Supplement (增刊)"))
     classification = SelectField(_l("Classification"), validate_choice=True)
     urgency = SelectField(_l("Urgency"), validate_choice=True)
-    keywords = StringField(_l("Keywords (separated by 、 or commas)"), validators=[Length(max=300)])
-    body = TextAreaField(_l("Body (Markdown)"), validators=[Length(max=200_000)])
+    keywords = StringField(_l("Keywords (separated by 、 or commas)"),
+                           validators=[Length(max=limits.KEYWORDS_TEXT_LENGTH)])
+    body = TextAreaField(_l("Body (Markdown)"), validators=[Length(max=limits.BODY_LENGTH)])
 
     def content(self) -> dict[str, Any]:
         return {
@@ -61,7 +66,7 @@ class BriefForm(FlaskForm):
 
 class EditBriefForm(BriefForm):
     # The brief's version when the form was loaded: a save against a newer one is refused.
-    version = HiddenField(validators=[DataRequired()])
+    version = VersionField()
 
     def fill_from(self, brief: Any) -> None:
         super().fill_from(brief)
@@ -72,24 +77,19 @@ class NewBriefForm(BriefForm):
     series_id = SelectField(_l("Bulletin"), coerce=int, validators=[InputRequired()])
 
 
-class ActionForm(FlaskForm):
-    comment = TextAreaField(_l("Reason"), validators=[Length(max=5000)])
-    version = HiddenField(validators=[DataRequired()])
+class ActionForm(CanyueForm):
+    comment = TextAreaField(_l("Reason"), validators=[Length(max=limits.COMMENT_LENGTH)])
+    version = VersionField()
 
 
-class PublishForm(FlaskForm):
+class PublishForm(CanyueForm):
     issue_date = DateField(_l("Issue date"), validators=[DataRequired()])
-    version = HiddenField(validators=[DataRequired()])
+    version = VersionField()
 
 
-class DiffForm(FlaskForm):
+class DiffForm(CanyueForm):
     class Meta:
         csrf = False  # a GET form that only chooses what to show
 
-    a = IntegerField(validators=[Optional()])
-    b = IntegerField(validators=[Optional()])
-
-
-def version_of(form: FlaskForm) -> int | None:
-    raw = form.version.data  # type: ignore[attr-defined]
-    return int(raw) if raw and str(raw).isdigit() else None
+    a = WholeNumberField(low=1, high=limits.MAX_REVISION, required=False)
+    b = WholeNumberField(low=1, high=limits.MAX_REVISION, required=False)

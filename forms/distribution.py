@@ -1,81 +1,87 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
-    HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
+
+from forms.base import CanyueForm, VersionField, WholeNumberField
+from workflows.limits import (
+    MAX_COPIES_PER_LINE,
+    NOTE_LENGTH,
+    ORGANISATION_LENGTH,
+    PERSON_NAME_LENGTH,
+    USERNAME_LENGTH,
+)
 
 
-class RecipientForm(FlaskForm):
-    name = StringField(_l("Name (person or unit)"), validators=[DataRequired(), Length(max=64)])
-    title = StringField(_l("Title (书记, 代市长, 秘书长 …)"), validators=[Length(max=64)])
-    organisation = StringField(_l("Organisation"), validators=[Length(max=120)])
+class RecipientForm(CanyueForm):
+    name = StringField(_l("Name (person or unit)"), validators=[DataRequired(), Length(max=PERSON_NAME_LENGTH)])
+    title = StringField(_l("Title (书记, 代市长, 秘书长 …)"), validators=[Length(max=PERSON_NAME_LENGTH)])
+    organisation = StringField(_l("Organisation"), validators=[Length(max=ORGANISATION_LENGTH)])
     category = SelectField(_l("Category"))  # choices translated by the view
-    default_copies = IntegerField(_l("Copies by default"), default=1, validators=[DataRequired(), NumberRange(min=1, max=1000)])
-    username = StringField(_l("Account (username, optional)"), validators=[Optional(), Length(max=64)])
+    default_copies = WholeNumberField(_l("Copies by default"), default=1, low=1, high=MAX_COPIES_PER_LINE)
+    username = StringField(_l("Account (username, optional)"), validators=[Optional(), Length(max=USERNAME_LENGTH)])
     active = BooleanField(_l("Active"), default=True)
 
 
-class ImportForm(FlaskForm):
-    file = FileField(_l("CSV file (UTF-8)"), validators=[FileRequired()])
+class ImportForm(CanyueForm):
+    file = FileField(_l("CSV file (UTF-8 or GB18030)"), validators=[FileRequired()])
 
 
-class AddEntryForm(FlaskForm):
+class AddEntryForm(CanyueForm):
     recipient_id = SelectField(_l("Recipient"), coerce=int)
     category = SelectField(_l("Category"))
-    copies = IntegerField(_l("Copies"), default=1, validators=[DataRequired(), NumberRange(min=1, max=1000)])
+    copies = WholeNumberField(_l("Copies"), default=1, low=1, high=MAX_COPIES_PER_LINE)
     medium = SelectField(_l("Form"))
-    version = HiddenField(validators=[DataRequired()])
+    version = VersionField()
 
 
-class ListForm(FlaskForm):
+class ListForm(CanyueForm):
     """The copy counts and forms of every line (fields named copies-<id>, medium-<id>)."""
 
-    version = HiddenField(validators=[DataRequired()])
+    version = VersionField()
 
 
-class EntryForm(FlaskForm):
+class EntryForm(CanyueForm):
     """Remove or move one line."""
 
-    version = HiddenField(validators=[DataRequired()])
+    version = VersionField()
 
 
-class CopyMoveForm(FlaskForm):
-    person = StringField(validators=[Length(max=64)])
+class CopyMoveForm(CanyueForm):
+    person = StringField(_l("Name"), validators=[Length(max=PERSON_NAME_LENGTH)])
     route = SelectField(_l("Sent by"), validate_choice=False)
     when = DateTimeLocalField(_l("When"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    witness = StringField(_l("Witness"), validators=[Length(max=64)])
-    comment = TextAreaField(validators=[Length(max=2000)])
-    version = HiddenField(validators=[DataRequired()])
+    witness = StringField(_l("Witness"), validators=[Length(max=PERSON_NAME_LENGTH)])
+    comment = TextAreaField(_l("Note"), validators=[Length(max=NOTE_LENGTH)])
+    version = VersionField()
 
 
-class DispatchAllForm(FlaskForm):
+class DispatchAllForm(CanyueForm):
     route = SelectField(_l("Sent by"))
-    person = StringField(_l("Dispatched by (经办人)"), validators=[Length(max=64)])
+    person = StringField(_l("Dispatched by (经办人)"), validators=[Length(max=PERSON_NAME_LENGTH)])
     when = DateTimeLocalField(_l("When"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    version = HiddenField(validators=[DataRequired()])
+    version = VersionField()
 
 
-class ReceiptsForm(FlaskForm):
+class ReceiptsForm(CanyueForm):
     """A batch of receipts: checked copies (copy-<id>) with who signed (signed-<id>)."""
 
     when = DateTimeLocalField(_l("Signed for on"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    version = HiddenField(validators=[DataRequired()])
+    version = VersionField()
 
 
-class RecallForm(FlaskForm):
-    reason = TextAreaField(_l("Reason for the recall"), validators=[Length(max=2000)])
-    version = HiddenField(validators=[DataRequired()])
+class RecallForm(CanyueForm):
+    reason = TextAreaField(_l("Reason for the recall"), validators=[Length(max=NOTE_LENGTH)])
+    version = VersionField()
 
 
-class LinkForm(FlaskForm):
-    days = IntegerField(_l("Valid for (days)"), default=7, validators=[DataRequired(), NumberRange(min=1, max=90)])
+class LinkForm(CanyueForm):
+    days = WholeNumberField(_l("Valid for (days)"), default=7, low=1, high=90)

@@ -11,6 +11,7 @@ from models.distribution import Copy
 from models.types import UTCDateTime, utcnow
 from workflows.brief import State
 from workflows.copy import CopyState
+from workflows.limits import AUTHOR_LINE_LENGTH, CLASSIFICATION_LENGTH, PERSON_NAME_LENGTH, TITLE_LENGTH
 from workflows.numbering import Sequence
 
 if TYPE_CHECKING:
@@ -92,12 +93,12 @@ class Brief(Base):
     version: Mapped[int] = mapped_column(default=1)
 
     # Content (frozen from approval on); mirrored by the latest Revision.
-    title: Mapped[str] = mapped_column(String(200), default="")
-    author_line: Mapped[str] = mapped_column(String(100), default="")
+    title: Mapped[str] = mapped_column(String(TITLE_LENGTH), default="")
+    author_line: Mapped[str] = mapped_column(String(AUTHOR_LINE_LENGTH), default="")
     special_report: Mapped[list[str]] = mapped_column(JSON, default=list)  # 本期专报, in order
     supplement: Mapped[bool] = mapped_column(default=False)
-    classification: Mapped[str] = mapped_column(String(20), default="")
-    urgency: Mapped[str] = mapped_column(String(20), default="")
+    classification: Mapped[str] = mapped_column(String(CLASSIFICATION_LENGTH), default="")
+    urgency: Mapped[str] = mapped_column(String(CLASSIFICATION_LENGTH), default="")
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     body: Mapped[str] = mapped_column(Text, default="")
     revision_number: Mapped[int] = mapped_column(default=0)
@@ -109,10 +110,10 @@ class Brief(Base):
     # Approval and sign-off: printed names stored as text beside the user links.
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    editor_name: Mapped[str | None] = mapped_column(String(64))
+    editor_name: Mapped[str | None] = mapped_column(String(PERSON_NAME_LENGTH))
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    signer_name: Mapped[str | None] = mapped_column(String(64))
+    signer_name: Mapped[str | None] = mapped_column(String(PERSON_NAME_LENGTH))
     sign_opinion: Mapped[str | None] = mapped_column(Text)
 
     # Settled at publication.
@@ -195,12 +196,12 @@ class Revision(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     state: Mapped[str] = mapped_column(String(20))  # the brief's state when saved
 
-    title: Mapped[str] = mapped_column(String(200))
-    author_line: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(TITLE_LENGTH))
+    author_line: Mapped[str] = mapped_column(String(AUTHOR_LINE_LENGTH))
     special_report: Mapped[list[str]] = mapped_column(JSON)
     supplement: Mapped[bool]
-    classification: Mapped[str] = mapped_column(String(20))
-    urgency: Mapped[str] = mapped_column(String(20))
+    classification: Mapped[str] = mapped_column(String(CLASSIFICATION_LENGTH))
+    urgency: Mapped[str] = mapped_column(String(CLASSIFICATION_LENGTH))
     keywords: Mapped[list[str]] = mapped_column(JSON)
     body: Mapped[str] = mapped_column(Text)
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from models.base import Base
 from models.types import UTCDateTime, utcnow
 from workflows.copy import Category, CopyState, Medium, Route
+from workflows.limits import ORGANISATION_LENGTH, PERSON_NAME_LENGTH
 
 if TYPE_CHECKING:
     from models.brief import Brief
@@ -41,9 +42,9 @@ class Recipient(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(64))  # 曹路宝, or a unit: 市委办公室
-    title: Mapped[str] = mapped_column(String(64), default="")  # 书记, 代市长, 秘书长 …
-    organisation: Mapped[str] = mapped_column(String(120), default="")
+    name: Mapped[str] = mapped_column(String(PERSON_NAME_LENGTH))  # 曹路宝, or a unit: 市委办公室
+    title: Mapped[str] = mapped_column(String(PERSON_NAME_LENGTH), default="")  # 书记, 代市长, 秘书长 …
+    organisation: Mapped[str] = mapped_column(String(ORGANISATION_LENGTH), default="")
     category: Mapped[str] = mapped_column(String(4), default=Category.SEND.value)
     default_copies: Mapped[int] = mapped_column(default=1)
     active: Mapped[bool] = mapped_column(default=True)
@@ -128,7 +129,7 @@ class DistributionRecall(Base):
     reason: Mapped[str] = mapped_column(Text)
     recalled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     recalled_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    recalled_by_name: Mapped[str] = mapped_column(String(64))
+    recalled_by_name: Mapped[str] = mapped_column(String(PERSON_NAME_LENGTH))
 
 
 class Copy(Base):
@@ -171,21 +172,21 @@ class Copy(Base):
     recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipient.id"))
     category: Mapped[str | None] = mapped_column(String(4))  # None: a reserve copy (机动)
     recipient_label: Mapped[str] = mapped_column(Text, default="")  # as printed: 曹路宝书记
-    recipient_name: Mapped[str] = mapped_column(String(64), default="")
-    recipient_title: Mapped[str] = mapped_column(String(64), default="")
-    recipient_organisation: Mapped[str] = mapped_column(String(120), default="")
+    recipient_name: Mapped[str] = mapped_column(String(PERSON_NAME_LENGTH), default="")
+    recipient_title: Mapped[str] = mapped_column(String(PERSON_NAME_LENGTH), default="")
+    recipient_organisation: Mapped[str] = mapped_column(String(ORGANISATION_LENGTH), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     route: Mapped[str | None] = mapped_column(String(12))
-    dispatched_by: Mapped[str | None] = mapped_column(String(64))
+    dispatched_by: Mapped[str | None] = mapped_column(String(PERSON_NAME_LENGTH))
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    signed_by: Mapped[str | None] = mapped_column(String(64))
+    signed_by: Mapped[str | None] = mapped_column(String(PERSON_NAME_LENGTH))
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    returned_by: Mapped[str | None] = mapped_column(String(64))
+    returned_by: Mapped[str | None] = mapped_column(String(PERSON_NAME_LENGTH))
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    destroyed_by: Mapped[str | None] = mapped_column(String(64))
+    destroyed_by: Mapped[str | None] = mapped_column(String(PERSON_NAME_LENGTH))
     destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    witness: Mapped[str | None] = mapped_column(String(64))
+    witness: Mapped[str | None] = mapped_column(String(PERSON_NAME_LENGTH))
     lost_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lost_note: Mapped[str | None] = mapped_column(Text)
     # Set by a recall on every copy not yet returned or destroyed.

@@ -4,6 +4,7 @@ from sqlalchemy import CheckConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
+from workflows.limits import SERIES_NAME_LENGTH
 from workflows.numbering import NumberingRules, SupplementNumbering
 
 SUPPLEMENT_VALUES = ", ".join(f"'{v.value}'" for v in SupplementNumbering)
@@ -21,7 +22,7 @@ class Series(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(SERIES_NAME_LENGTH), unique=True)
     # One host per line; printed side by side before 主办.
     hosts: Mapped[str] = mapped_column(Text, default="")
     contact_phone: Mapped[str] = mapped_column(String(120), default="")

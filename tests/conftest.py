@@ -102,6 +102,8 @@ def make_app(**overrides: Any) -> Flask:
         "CANYUE_AUDIT_KEYS": {AUDIT_KEY_ID: AUDIT_KEY},
         "CANYUE_AUDIT_KEY_ID": AUDIT_KEY_ID,
         "CANYUE_AUDIT_ANCHOR_FILE": str(ANCHOR_FILE),
+        "CANYUE_PREVIEW_CACHE_DIR": str(RUNTIME_DIR / "specimens"),
+        "CANYUE_THROTTLE_DIR": str(RUNTIME_DIR / "throttle"),
     }
     config.update(overrides)
     return create_app(config)
@@ -111,6 +113,7 @@ DATABASE_URL = database_url()
 FILES_DIR = Path(tempfile.mkdtemp(prefix="canyue-files-"))
 AUDIT_KEY_ID, AUDIT_KEY = "test1", "5e" * 32
 ANCHOR_FILE = Path(tempfile.mkdtemp(prefix="canyue-anchors-")) / "audit-anchors.log"
+RUNTIME_DIR = Path(tempfile.mkdtemp(prefix="canyue-runtime-"))  # the specimen cache, render counts
 
 
 @pytest.fixture(scope="session")
@@ -148,6 +151,8 @@ def _clean(app: Flask) -> Iterator[None]:
     yield
     wipe(app)
     shutil.rmtree(FILES_DIR, ignore_errors=True)
+    shutil.rmtree(RUNTIME_DIR / "specimens", ignore_errors=True)
+    shutil.rmtree(RUNTIME_DIR / "throttle", ignore_errors=True)
     ANCHOR_FILE.unlink(missing_ok=True)
 
 

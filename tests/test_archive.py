@@ -132,10 +132,14 @@ def test_import_keeps_good_files_and_reports_bad_ones(app, series_id, people, tm
 
 
 def test_import_keeps_the_original_pdf_byte_for_byte(app, series_id, people, make_brief, tmp_path):
-    # An "original" PDF: any real PDF will do; take one Canyue rendered for another issue.
+    # An "original" PDF: any real PDF without active content will do; render one for another
+    # issue (not its archival master: that carries attachments, which an original may not).
+    from publishing.services import pdf_renderer
+    from rendering.printing import printed_issue_from_brief
+
     donor = make_brief(State.PUBLISHED, issue_date=date(2021, 5, 1))
     with app.app_context():
-        original = (FILES_DIR / db.session.get(Brief, donor).master.path).read_bytes()
+        original = pdf_renderer().render(printed_issue_from_brief(db.session.get(Brief, donor), specimen=False)).data
     (tmp_path / "old.md").write_text(PAST_ISSUE.format(issue=9, total=20, date="2020-06-01"), encoding="utf-8")
     (tmp_path / "old.pdf").write_bytes(original)
     result = app.test_cli_runner().invoke(args=["archive", "import", str(tmp_path / "old.md"), "--as", "archivist"])

@@ -6,6 +6,7 @@ from flask import Flask
 from flask_babel import format_date, format_datetime, get_locale
 
 from i18n import translate
+from workflows import limits
 from workflows.brief import EVENT_LABELS, STATE_LABELS, State
 from workflows.copy import COPY_EVENT_LABELS
 from workflows.filing import RETENTION_LABELS, Retention
@@ -26,4 +27,5 @@ def init_templates(app: Flask) -> None:
         get_locale=get_locale,
         format_date=format_date,
         format_datetime=format_datetime,
+        limits=limits,  # the bounds of workflows/limits.py, for min/max/maxlength attributes
     )

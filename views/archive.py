@@ -18,6 +18,7 @@ from archive.importer import ImportFile, import_batch
 from archive.search import MAX_PER_PAGE, search
 from extensions import db
 from forms.archive import ExportForm, FileForm, ImportForm, SequenceForm
+from forms.base import refusal
 from forms.brief import version_of
 from i18n import translate
 from models import ArchiveSequence, Brief, Series
@@ -25,7 +26,10 @@ from publishing.services import file_store
 from publishing.storage import FixityError
 from views.access import get_brief, log_event, refuse, require
 from views.errors import error_page
+from views.inputs import int_arg
 from workflows.filing import RETENTION_LABELS, Retention
+from workflows.i18n import N_
+from workflows.limits import BRIEF_FILE_BYTES, EARLIEST_YEAR, LATEST_YEAR, MAX_PAGE, Problem
 from workflows.policy import BROWSE_BRIEFS, ISSUED_STATES, readable_clause
 from workflows.transitions import ActionRefused, StaleBrief
 
@@ -42,8 +46,8 @@ def browse() -> str:
     require(BROWSE_BRIEFS)
     issued = Brief.state.in_([s.value for s in ISSUED_STATES]) & readable_clause(current_user, Brief)
     series = db.session.scalars(select(Series).order_by(Series.id)).all()
-    series_id = request.args.get("series", type=int) or (series[0].id if series else None)
-    year = request.args.get("year", type=int)
+    series_id = int_arg("series") or (series[0].id if series else None)
+    year = int_arg("year", low=EARLIEST_YEAR, high=LATEST_YEAR)
     years = db.session.execute(
         select(Brief.issue_year, func.count(Brief.id))
         .where(issued, Brief.series_id == series_id)
@@ -89,12 +93,12 @@ def file_form(brief_id: int) -> Response | tuple[str, int] | str:
             return redirect(url_for("briefs.show", brief_id=brief_id))
         brief = get_brief(brief_id)
     elif request.method == "POST":
-        status = 400
+        status, _reason = refusal(form)
     return render_template("archive/file.html", brief=brief, form=form, error=error), status
 
 
 @bp.route("/archive/sequences", methods=["GET", "POST"])
-def sequences() -> Response | str:
+def sequences() -> Response | tuple[str, int]:
     """Where each year's 件号 count starts, per 保管期限."""
     require("manage_archive")
     fonds = current_app.config["CANYUE_FONDS_CODE"]
@@ -116,7 +120,8 @@ def sequences() -> Response | str:
         )
     )
     return render_template("archive/sequences.html", form=form, rows=rows, held=held, fonds=fonds,
-                           retention_labels=RETENTION_LABELS)
+                           retention_labels=RETENTION_LABELS), (
+        refusal(form)[0] if request.method == "POST" else 200)
 
 
 def search_results(query: str, series_id: int | None, year: int | None) -> list[Brief]:
@@ -140,14 +145,15 @@ def search_page() -> str:
     args = request.args
     query = args.get("q", "").strip()
     filters = {
-        "series_id": args.get("series", type=int),
-        "year_from": args.get("year_from", type=int),
-        "year_to": args.get("year_to", type=int),
+        "series_id": int_arg("series"),
+        "year_from": int_arg("year_from", low=EARLIEST_YEAR, high=LATEST_YEAR),
+        "year_to": int_arg("year_to", low=EARLIEST_YEAR, high=LATEST_YEAR),
         "author": args.get("author", "").strip() or None,
         "state": args.get("state") if args.get("state") in {s.value for s in ISSUED_STATES} else None,
         "classification": args.get("classification", "").strip() or None,
     }
-    result = search(db.session, current_user, query, page=args.get("page", 1, type=int), **filters) if query else None
+    page = int_arg("page", high=MAX_PAGE, default=1)
+    result = search(db.session, current_user, query, page=page, **filters) if query else None
     series = db.session.scalars(select(Series).order_by(Series.id)).all()
     return render_template("archive/search.html", query=query, filters=filters, result=result, series=series,
                            issued_states=[s.value for s in ISSUED_STATES])
@@ -159,7 +165,8 @@ def export() -> Response:
     require("manage_archive")
     form = ExportForm()
     if not form.validate_on_submit():
-        abort(400)
+        reasons = [str(e) for field in form for e in field.errors]
+        abort(error_page(400, _("The export was not made: %(reason)s", reason=" ".join(reasons))))
     if form.q.data:
         briefs = search_results(form.q.data, form.series.data, form.year.data)
         name = "canyue-search"
@@ -179,11 +186,13 @@ def export() -> Response:
 
 
 @bp.route("/archive/import", methods=["GET", "POST"])
-def import_page() -> str:
-    """Upload past issues: brief files, each with its original PDF of the same name if any."""
+def import_page() -> tuple[str, int]:
+    """Upload past issues: brief files, each with its original PDF of the same name if any.
+    422 when nothing could be imported (each file says why), 200 when something was."""
     require("manage_archive")
     form = ImportForm()
     outcomes = None
+    status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
         uploads = {PurePath(f.filename or "").name: f.read() for f in form.files.data if f and f.filename}
         files = []
@@ -191,12 +200,17 @@ def import_page() -> str:
             if not name.endswith(".md"):
                 continue
             pdf = uploads.get(name[:-3] + ".pdf")
+            if len(data) > BRIEF_FILE_BYTES:
+                files.append(ImportFile(name, None, problem=Problem(N_("The file is larger than %(size)d KB."),
+                                                                    {"size": BRIEF_FILE_BYTES // 1000})))
+                continue
             try:
                 files.append(ImportFile(name, data.decode("utf-8"), pdf))
             except UnicodeDecodeError:
-                files.append(ImportFile(name, None, problem=_("The file is not UTF-8 text.")))
+                files.append(ImportFile(name, None, problem=Problem(N_("The file is not UTF-8 text."))))
         outcomes = import_batch(
             db.session, current_user, files,
             fonds=current_app.config["CANYUE_FONDS_CODE"], category=current_app.config["CANYUE_ARCHIVE_CATEGORY"],
         )
-    return render_template("archive/import.html", form=form, outcomes=outcomes)
+        status = 200 if any(o.brief_id for o in outcomes) else 422
+    return render_template("archive/import.html", form=form, outcomes=outcomes), status

@@ -15,10 +15,12 @@ from werkzeug.wrappers import Response
 
 from archive.fixity import record_download_check
 from extensions import db
+from forms.base import refusal
 from forms.brief import ActionForm, BriefForm, DiffForm, EditBriefForm, NewBriefForm, PublishForm, version_of
 from i18n import translate
 from models import AuditEvent, Brief, Correction, Revision, Series, StoredFile
 from publishing.pipeline import PublishError, default_issue_date, publish
+from publishing.previews import render_throttle, specimen_cache, specimen_key
 from publishing.services import file_store, pdf_renderer
 from publishing.storage import FixityError
 from rendering.diff import diff_fields
@@ -26,8 +28,10 @@ from rendering.markdown import render_body
 from rendering.printing import printed_issue_from_brief
 from views.access import get_brief, log_event, refuse, require
 from views.errors import error_page
+from views.inputs import int_arg
 from workflows.brief import STATE_LABELS, TRANSITIONS, State
 from workflows.correction import CorrectionState
+from workflows.limits import MAX_ID, MAX_PAGE, ContentRefused, parse_whole_number
 from workflows.policy import BROWSE_BRIEFS, EDIT, READ, available_actions, can, may, readable_clause
 from workflows.transitions import (
     ActionRefused,
@@ -137,7 +141,7 @@ def _returned_reasons(brief_ids: list[int]) -> dict[int, AuditEvent]:
 def index() -> str:
     require(BROWSE_BRIEFS)
     state = request.args.get("state", "")
-    series_id = request.args.get("series", type=int)
+    series_id = int_arg("series")
     query_text = request.args.get("q", "").strip()
     mine = request.args.get("mine") == "1"
     query = select(Brief).where(readable_clause(current_user, Brief))
@@ -150,7 +154,8 @@ def index() -> str:
     if query_text:
         like = f"%{query_text}%"
         query = query.where(or_(Brief.title.like(like), Brief.author_line.like(like)))
-    page = db.paginate(query.order_by(Brief.updated_at.desc()), per_page=30, error_out=False)
+    page = db.paginate(query.order_by(Brief.updated_at.desc()), page=int_arg("page", high=MAX_PAGE, default=1),
+                       per_page=30, error_out=False)
     series = db.session.scalars(select(Series).order_by(Series.id)).all()
     return render_template(
         "briefs/index.html", page=page, states=list(State), state=state, series=series,
@@ -168,11 +173,26 @@ def new() -> Response | str:
         form.author_line.data = ""
     if form.validate_on_submit():
         series = db.session.get(Series, form.series_id.data)
-        brief = create_brief(db.session, current_user, series, form.content())
-        db.session.commit()
+        try:
+            brief = create_brief(db.session, current_user, series, form.content())
+            db.session.commit()
+        except ContentRefused as refused:
+            db.session.rollback()
+            return _content_refused(form, refused, None)
         flash(_("The draft was saved as revision 1."), "success")
         return redirect(url_for("briefs.edit", brief_id=brief.id))
-    return render_template("briefs/form.html", form=form, brief=None)
+    status = 422 if request.method == "POST" else 200
+    return render_template("briefs/form.html", form=form, brief=None), status
+
+
+def _content_refused(form: BriefForm, refused: ContentRefused, brief: Brief | None) -> tuple[str, int]:
+    """The form again, the refusal next to its field, what was typed kept (the operation checks
+    the content's limits whoever calls it; the form's own checks normally catch it first)."""
+    field = getattr(form, refused.field, None)
+    if field is not None:
+        field.errors = [*field.errors, translate(refused)]
+    return render_template("briefs/form.html", form=form, brief=brief,
+                           conflict=None if field is not None else translate(refused)), 422
 
 
 @bp.route("/briefs/<int:brief_id>/edit", methods=["GET", "POST"])
@@ -206,6 +226,9 @@ def edit(brief_id: int) -> Response | tuple[str, int] | str:
         except ActionRefused as refused:
             db.session.rollback()
             refuse(refused.decision)
+        except ContentRefused as refused:
+            db.session.rollback()
+            return _content_refused(form, refused, brief)
         if revision is None:
             flash(_("Nothing changed, so no new revision was saved."), "info")
         else:
@@ -216,6 +239,8 @@ def edit(brief_id: int) -> Response | tuple[str, int] | str:
     elif form.version.errors:
         # Without the version it loaded, a save could overwrite someone else's edit unseen.
         return render_template("briefs/form.html", form=form, brief=brief, conflict=_stale_message()), 400
+    else:  # what was typed is refused (too long, control characters): shown again, with the reasons
+        return render_template("briefs/form.html", form=form, brief=brief), 422
     return render_template("briefs/form.html", form=form, brief=brief)
 
 
@@ -232,11 +257,11 @@ def _brief_or_gone_conflict(brief_id: int, form: ActionForm) -> Brief:
 
 def _moved_on(brief: Brief) -> bool:
     """Whether the form posted was filled in on an older version of the brief."""
-    try:
-        return int(request.form.get("version") or request.form.get(f"{request.view_args.get('action')}-version")
-                   or 0) != brief.version
-    except (TypeError, ValueError):
-        return False
+    raw = request.form.get("version") or request.form.get(f"{request.view_args.get('action')}-version")
+    if not raw:
+        return True  # no version at all: not the form of this version
+    version = parse_whole_number(raw, 1, MAX_ID)
+    return version is not None and version != brief.version
 
 
 def _action_forms(brief: Brief, failed: str | None = None, failed_form: ActionForm | None = None) -> dict[str, ActionForm]:
@@ -289,8 +314,8 @@ def act(brief_id: int, action: str) -> Response | tuple[str, int]:
     form = ActionForm(prefix=action)
     brief = _brief_or_gone_conflict(brief_id, form)
     if not form.validate_on_submit():
-        return _render_show(brief, error=_("The form was incomplete. Please try again."), failed=action,
-                            failed_form=form), 400
+        status, reason = refusal(form)
+        return _render_show(brief, error=reason, failed=action, failed_form=form), status
     if version_of(form) != brief.version:  # changed since the page was opened: say so, keep the text
         return _render_show(brief, error=_stale_message(), failed=action, failed_form=form), 409
     try:
@@ -350,7 +375,7 @@ def publish_form(brief_id: int) -> Response | tuple[str, int] | str:
             return redirect(url_for("briefs.show", brief_id=brief_id))
         brief = get_brief(brief_id)
     elif request.method == "POST":
-        status = 400
+        status, _reason = refusal(form)
     return render_template("briefs/publish.html", brief=brief, form=form, error=error), status
 
 
@@ -401,10 +426,26 @@ def master_pdf(brief_id: int) -> Response:
 
 @bp.get("/briefs/<int:brief_id>/preview.pdf")
 def preview_pdf(brief_id: int) -> Response:
-    """A specimen PDF (样稿) of the brief as it stands: rendered on demand, never stored."""
-    brief = get_brief(brief_id)
-    rendered = pdf_renderer().render(printed_issue_from_brief(brief, specimen=True))
-    return _pdf_response(rendered.data, _file_name(brief, "-样稿"))
+    """A specimen PDF (样稿) of the brief as it stands: rendered on demand and kept for a while
+    (publishing/previews.py). Only a render counts against the user's allowance."""
+    brief = get_brief(brief_id)  # first: the cache grants no permission
+    key = specimen_key(brief)
+    cache = specimen_cache()
+    data = cache.get(key)
+    if data is None:
+        wait = render_throttle().take(current_user.id)
+        if wait is not None:
+            config = current_app.config
+            response = error_page(429, _(
+                "You have had %(count)d new specimen PDFs made in the last %(minutes)d minutes, the most allowed. "
+                "Please try again in %(wait)d minutes; a specimen already made opens at once.",
+                count=config["CANYUE_PREVIEW_RENDERS"], minutes=config["CANYUE_PREVIEW_RENDER_MINUTES"],
+                wait=max(1, round(wait / 60))))
+            response.headers["Retry-After"] = str(int(wait) + 1)
+            abort(response)
+        data = pdf_renderer().render(printed_issue_from_brief(brief, specimen=True)).data
+        cache.put(key, data)
+    return _pdf_response(data, _file_name(brief, "-样稿"))
 
 
 @bp.get("/briefs/<int:brief_id>/changes")

@@ -34,6 +34,7 @@ from distribution.links import LinkRefused, log_download, make_link, open_link, 
 from distribution.receipts import html_to_pdf
 from extensions import db
 from forms.auth import EmptyForm
+from forms.base import refusal
 from forms.brief import version_of
 from forms.distribution import (
     AddEntryForm,
@@ -69,6 +70,15 @@ from workflows.copy import (
 )
 from workflows.dispatch import StaleCopy, apply_copy_transition, dispatch_all, recall_issue, record_receipts
 from workflows.i18n import N_
+from workflows.limits import (
+    MAX_COPIES_PER_LINE,
+    MAX_ID,
+    PERSON_NAME_LENGTH,
+    LimitExceeded,
+    check_copies,
+    parse_whole_number,
+    text_problem,
+)
 from workflows.policy import (
     BULK_MOVES,
     DOWNLOAD,
@@ -269,7 +279,7 @@ def recipients_import() -> tuple[str, int] | Response | str:
     problems = None
     if form.validate_on_submit():
         rows, found = parse_recipients(db.session, form.file.data.read())
-        problems = [(p.line, _(p.message, **p.values)) for p in found]
+        problems = [(p.line, translate(p.problem)) for p in found]
         if not problems:
             created, updated = import_recipients(db.session, rows)
             db.session.commit()
@@ -302,24 +312,28 @@ def series_list(series_id: int) -> Response | tuple[str, int] | str:
         try:
             index = 0
             while f"rid-{index}" in request.form:
-                recipient_id = int(request.form[f"rid-{index}"])
-                copies = int(request.form.get(f"copies-{index}", ""))
-                if db.session.get(Recipient, recipient_id) is None or not 1 <= copies <= 1000:
+                recipient_id = parse_whole_number(request.form[f"rid-{index}"], 1, MAX_ID)
+                if recipient_id is None or db.session.get(Recipient, recipient_id) is None:
                     raise ValueError(index)
-                lines.append((recipient_id, Category(request.form.get(f"cat-{index}", "")).value, copies,
+                lines.append((recipient_id, Category(request.form.get(f"cat-{index}", "")).value,
+                              check_copies(request.form.get(f"copies-{index}", "")),
                               Medium(request.form.get(f"medium-{index}", "")).value))
                 index += 1
-            added = request.form.get("add_recipient", type=int)
-            if added:
-                who = db.session.get(Recipient, added)
+            added = request.form.get("add_recipient", "")
+            if added.strip():
+                added_id = parse_whole_number(added, 1, MAX_ID)
+                who = db.session.get(Recipient, added_id) if added_id is not None else None
                 if who is None:
                     raise ValueError(added)
+                copies = request.form.get("add_copies", "").strip() or who.default_copies
                 lines.append((who.id, Category(request.form.get("add_category", who.category)).value,
-                              max(1, request.form.get("add_copies", who.default_copies, type=int) or 1),
+                              check_copies(copies),
                               Medium(request.form.get("add_medium", Medium.PRINTED.value)).value))
-            removed = request.form.get("remove", type=int)
-            if removed is not None and 0 <= removed < len(lines):
+            removed = parse_whole_number(request.form.get("remove", ""), 0, len(lines) - 1) if lines else None
+            if removed is not None:
                 del lines[removed]
+        except LimitExceeded as refused:
+            status, error = 422, translate(refused)
         except (ValueError, TypeError):
             status, error = 422, _("The list could not be read. Please reload the page and try again.")
         else:
@@ -364,7 +378,8 @@ def _list_change(brief_id: int, form: Any, change: Any) -> Response | tuple[str,
     """Validate, apply `change(brief)`, commit once; the page again with the reason if refused."""
     brief = get_brief(brief_id, EDIT_LIST)
     if not form.validate_on_submit():
-        return _render_list(brief, error=_("The form was incomplete. Please try again.")), 400
+        status, reason = refusal(form)
+        return _render_list(brief, error=reason), status
     if version_of(form) != brief.version:
         return _render_list(brief, error=_stale()), 409
     try:
@@ -373,7 +388,7 @@ def _list_change(brief_id: int, form: Any, change: Any) -> Response | tuple[str,
     except lists.ListRefused as refused:
         db.session.rollback()
         return _render_list(get_brief(brief_id), error=translate(refused)), 409
-    except InvalidAction as invalid:
+    except (InvalidAction, LimitExceeded) as invalid:
         db.session.rollback()
         return _render_list(get_brief(brief_id), error=translate(invalid)), 422
     except ActionRefused as refused:
@@ -422,10 +437,11 @@ def save_list(brief_id: int) -> Response | tuple[str, int]:
     def change(brief: Brief) -> str:
         changed = 0
         for entry in lists.entries_of(db.session, brief.id):
-            copies = request.form.get(f"copies-{entry.id}", type=int)
+            copies = parse_whole_number(request.form.get(f"copies-{entry.id}", ""), 1, MAX_COPIES_PER_LINE)
             medium = request.form.get(f"medium-{entry.id}", entry.medium)
-            if copies is None or copies < 1 or copies > 1000 or medium not in {m.value for m in Medium}:
-                raise InvalidAction(_("Each line needs a number of copies from 1 to 1000."))
+            if copies is None or medium not in {m.value for m in Medium}:
+                raise InvalidAction(N_("Each line needs a number of copies from 1 to %(high)d."),
+                                    high=MAX_COPIES_PER_LINE)
             changed += lists.update_entry(db.session, brief, entry, copies=copies, medium=medium)
         return _("The list was saved.") if changed else _("Nothing changed.")
 
@@ -505,14 +521,15 @@ def board_page(brief_id: int) -> tuple[str, int]:
 def _bulk(brief_id: int, action: str, form: Any, run: Any) -> Response | tuple[str, int]:
     brief = get_brief(brief_id, action)
     if not form.validate_on_submit():
-        return _render_board(brief, error=_("The form was incomplete. Please try again."), status=400)
+        status, reason = refusal(form)
+        return _render_board(brief, error=reason, status=status)
     try:
         message = run(brief)
         db.session.commit()
     except ActionRefused as refused:
         db.session.rollback()
         refuse(refused.decision)
-    except InvalidAction as invalid:
+    except (InvalidAction, LimitExceeded) as invalid:
         db.session.rollback()
         return _render_board(get_brief(brief_id), error=translate(invalid), status=422)
     except (StaleBrief, StaleDataError):
@@ -542,9 +559,14 @@ def receipts(brief_id: int) -> Response | tuple[str, int]:
     def run(brief: Brief) -> str:
         chosen = []
         for raw in request.form.getlist("copy"):
-            if not raw.isdigit():
-                raise InvalidAction(_("The form was incomplete. Please try again."))
-            chosen.append((int(raw), request.form.get(f"signed-{raw}", "")))
+            copy_id = parse_whole_number(raw, 1, MAX_ID)
+            if copy_id is None:
+                raise InvalidAction(N_("The form was incomplete. Please try again."))
+            signed = request.form.get(f"signed-{raw}", "")
+            problem = text_problem(signed, limit=PERSON_NAME_LENGTH, single_line=True)
+            if problem:
+                raise InvalidAction(N_("Who signed for copy %(copy)s: %(problem)s"), copy=raw, problem=problem)
+            chosen.append((copy_id, signed))
         if not chosen:
             raise InvalidAction(_("Choose the copies that were signed for."))
         count = record_receipts(db.session, brief, current_user, chosen, when=_aware(form.when.data, brief),
@@ -640,8 +662,8 @@ def copy_act(copy_id: int, action: str) -> Response | tuple[str, int]:
     copy = get_copy(copy_id)
     form = _move_form(copy, action, formdata=request.form)
     if not form.validate_on_submit():
-        return _render_copy(copy, error=_("The form was incomplete. Please try again."), failed=action,
-                            failed_form=form, status=400)
+        status, reason = refusal(form)
+        return _render_copy(copy, error=reason, failed=action, failed_form=form, status=status)
     try:
         apply_copy_transition(
             db.session, copy, action, current_user, when=_aware(form.when.data, copy.brief), person=form.person.data,
@@ -695,7 +717,8 @@ def new_link(copy_id: int) -> Response | tuple[str, int]:
     copy = get_copy(copy_id, SHARE)
     form = LinkForm()
     if not form.validate_on_submit():
-        return _render_copy(copy, error=_("Give the number of days the link stays valid (1 to 90)."), status=400)
+        status, _reason = refusal(form)
+        return _render_copy(copy, error=_("Give the number of days the link stays valid (1 to 90)."), status=status)
     try:
         _link, token = make_link(db.session, copy, current_user, current_app.config["SECRET_KEY"], form.days.data)
         db.session.commit()

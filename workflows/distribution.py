@@ -40,6 +40,7 @@ from models.types import utcnow
 from workflows.brief import State
 from workflows.copy import Category, Medium
 from workflows.i18n import N_
+from workflows.limits import check_copies
 
 CATEGORY_ORDER = {c.value: i for i, c in enumerate(Category)}
 # The list can be changed by an editor until publication (the 登记 step of publishing).
@@ -150,8 +151,7 @@ def add_entry(
     _check_open(brief)
     if category == Category.SPECIAL.value:
         raise ListRefused(N_("本期专报 names are part of the text: add them by editing the brief."))
-    if copies < 1:
-        raise ListRefused(N_("A line needs at least one copy."))
+    copies = check_copies(copies)  # 1 to MAX_COPIES_PER_LINE, or LimitExceeded
     Category(category), Medium(medium)  # noqa: B018 (validate)
     last = max((e.position for e in entries_of(session, brief.id) if e.category == category), default=-1)
     entry = DistributionEntry(brief_id=brief.id, recipient_id=recipient.id, category=category, copies=copies,
@@ -167,8 +167,7 @@ def update_entry(session: Session, brief: Brief, entry: DistributionEntry, *, co
     _check_open(brief)
     if entry.brief_id != brief.id:
         raise ListRefused(N_("This line belongs to another brief."))
-    if copies < 1:
-        raise ListRefused(N_("A line needs at least one copy."))
+    copies = check_copies(copies)
     Medium(medium)
     if (entry.copies, entry.medium) == (copies, medium):
         return False
@@ -258,13 +257,16 @@ def plan_copies(session: Session, brief: Brief) -> list[PlannedCopy]:
 
 
 def replace_series_list(session: Session, series_id: int, lines: list[tuple[int, str, int, str]]) -> None:
-    """Set a series' default list: (recipient id, category, copies, medium) in order."""
+    """Set a series' default list: (recipient id, category, copies, medium) in order. Every line
+    is checked before anything changes."""
+    checked = []
+    for recipient_id, category, copies, medium in lines:
+        checked.append((recipient_id, Category(category).value, check_copies(copies), Medium(medium).value))
     for old in session.scalars(select(SeriesDistribution).where(SeriesDistribution.series_id == series_id)):
         session.delete(old)
     session.flush()
     positions: dict[str, int] = defaultdict(int)
-    for recipient_id, category, copies, medium in lines:
-        Category(category), Medium(medium)  # noqa: B018 (validate)
+    for recipient_id, category, copies, medium in checked:
         session.add(SeriesDistribution(series_id=series_id, recipient_id=recipient_id, category=category,
                                        copies=copies, medium=medium, position=positions[category]))
         positions[category] += 1

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from workflows import limits
 from workflows.i18n import N_
 
 
@@ -80,11 +81,11 @@ def backdating_error(issue_date: date, latest_issue_date: date | None) -> str | 
     return None
 
 
-# What the columns hold and what a bulletin can plausibly reach (one place: forms, import and
-# publish read these).
-MAX_ISSUE_NUMBER = 9_999  # 期号 within a year
-MAX_TOTAL_NUMBER = 999_999  # 总期号
-EARLIEST_YEAR = 1949
+# What the columns hold and what a bulletin can plausibly reach: defined with every other bound in
+# workflows/limits.py (forms, import and publish read them), named here too for the numbering rules.
+MAX_ISSUE_NUMBER = limits.MAX_ISSUE_NUMBER  # 期号 within a year
+MAX_TOTAL_NUMBER = limits.MAX_TOTAL_NUMBER  # 总期号
+EARLIEST_YEAR = limits.EARLIEST_YEAR
 
 
 def horizon_error(issue_date: date, today: date, horizon_days: int) -> str | None:

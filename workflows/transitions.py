@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from models import AuditChain, AuditEvent, Brief, Revision
 from models.brief import CONTENT_FIELDS, EMPTY_CONTENT
 from models.types import utcnow
-from workflows import distribution
+from workflows import distribution, limits
 from workflows.audit import (
     GENESIS,
     LEGACY_KEY_ID,
@@ -187,9 +187,11 @@ def _snapshot(session: Session, brief: Brief, actor: Any, now: datetime) -> Revi
 
 
 def normalise_content(content: Mapping[str, Any]) -> dict[str, Any]:
+    """The content given, checked against the limits of workflows/limits.py (ContentRefused)."""
     unknown = set(content) - set(CONTENT_FIELDS)
     if unknown:
         raise ValueError(f"not content fields: {sorted(unknown)}")
+    limits.check_content(dict(content))
     return dict(content)
 
 
