@@ -47,6 +47,8 @@ class _BriefLoader(yaml.SafeLoader):
 def _load_front_matter(text: str) -> Any:
     try:
         return yaml.load(text, Loader=_BriefLoader)  # noqa: S506 (a SafeLoader, without aliases)
+    except BriefFileError:
+        raise
     except yaml.YAMLError as error:
         raise BriefFileError(N_("the front matter is not valid YAML: %(detail)s"), detail=str(error)) from error
     except ValueError as error:  # YAML reads 2022-13-40 as a date and fails on it

@@ -1,43 +1,27 @@
 """The security log and the audit trail as CSV, for the auditor and for archiving older parts
-of the log outside the installation. Written as the app's other CSV files are
-(distribution/csvio.py): UTF-8 with a byte-order mark so that Excel reads Chinese, CRLF line
-ends, Chinese column names. Besides, a cell that starts with = + - @ (or a tab or a carriage
-return) is prefixed with ' so that a spreadsheet shows it as text instead of running it as a
-formula: names, reasons and failed sign-in names are typed by people."""
+of the log outside the installation. Written by the app's one CSV writer
+(tabular/): UTF-8 with a byte-order mark so that Excel reads Chinese, CRLF line ends, and a
+cell that starts with = + - @ (or a tab or a carriage return) prefixed with ' so that a
+spreadsheet shows it as text instead of running it as a formula: names, reasons and failed
+sign-in names are typed by people."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable, Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from models import AuditEvent
-
-BOM = "\ufeff"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from tabular.csvfile import csv_bytes
 
 SECURITY_HEADER = ["序号", "时间", "事件", "事件代码", "操作人", "操作人账号", "对象编号", "详情", "密钥", "哈希"]
 TRAIL_HEADER = ["序号", "时间", "对象类型", "简报编号", "对象编号", "链内序号", "动作", "原状态", "新状态", "操作人",
                 "操作人账号", "理由", "修订", "密钥", "哈希"]
 
 
-def neutralise(value: Any) -> Any:
-    """A text cell a spreadsheet would read as a formula, made plain text."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def write_csv(rows: Iterable[list[Any]]) -> bytes:
-    buffer = io.StringIO()
-    buffer.write(BOM)
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow([neutralise(cell) for cell in row])
-    return buffer.getvalue().encode("utf-8")
+    return csv_bytes(rows)  # the one CSV writer (tabular/): BOM, CRLF, formula cells neutralised
 
 
 def _when(event: AuditEvent, zone: ZoneInfo) -> str:

@@ -25,7 +25,7 @@ def _labels() -> dict[str, object]:
 
 @bp.route("/2fa-policy", methods=["GET", "POST"])
 def twofactor_policy() -> Response | str | tuple[str, int]:
-    require("manage_2fa_policy")
+    require("set_security_policy")
     defaults = twofactor.default_required_roles(current_app.config["CANYUE_2FA_REQUIRED_ROLES"])
     form = EmptyForm()
     if form.validate_on_submit():

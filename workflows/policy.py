@@ -198,13 +198,8 @@ def can(user: Actor, brief: Any, action: str) -> Decision:
     return _check_transition(user, brief, transition)
 
 
-# The two-factor policy is the security administrator's (三员分立); until that role exists, the
-# administrator's.
-_SECURITY_ADMIN: Role = getattr(Role, "SECURITY_ADMIN", Role.ADMIN)
-
 # Actions that concern no single brief, and the roles that may take them.
 GENERAL_ACTIONS: dict[str, frozenset[Role]] = {
-    "manage_2fa_policy": frozenset({_SECURITY_ADMIN}),
     "create_brief": frozenset({Role.DRAFTER}),
     # Accounts: the admin makes and keeps them, the security administrator grants their roles.
     "view_users": frozenset({Role.ADMIN, Role.SECURITY_ADMIN}),
