@@ -58,6 +58,22 @@ class _Hashing:
         return data
 
 
+class _Counting:
+    """A sequential writer that tells how much it wrote: all tarfile's "w" mode needs, so
+    that it can write into a pipe (the encryptor) as well as into a file."""
+
+    def __init__(self, stream: BinaryIO):
+        self.stream, self.written = stream, 0
+
+    def write(self, data: bytes) -> int:
+        self.stream.write(data)
+        self.written += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.written
+
+
 def _info(name: str, size: int, mtime: int) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.size, info.mtime, info.mode, info.type = size, mtime, 0o600, tarfile.REGTYPE
@@ -70,7 +86,9 @@ def write_tar(stream: BinaryIO, manifest: Manifest, sources: list[Source], mtime
     import io
 
     data = manifest.to_json()
-    with tarfile.open(fileobj=stream, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+    # Not tarfile's stream mode ("w|"): its buffer is copied on every write, which made
+    # writing 11,000 members four times slower than the copying itself.
+    with tarfile.open(fileobj=_Counting(stream), mode="w", format=tarfile.PAX_FORMAT, copybufsize=BLOCK) as tar:
         tar.addfile(_info(MANIFEST, len(data), mtime), io.BytesIO(data))
         for source in sources:
             member = source.member
@@ -101,7 +119,9 @@ class BackupReader:
     def __init__(self, path: Path, stream: BinaryIO):
         self.path, self.stream = path, stream
         try:
-            self.tar = tarfile.open(fileobj=stream, mode="r|*")
+            # A file is read in place; a stream (decrypted through a pipe) as a stream, with
+            # tarfile's small default buffer (a large one is copied for every header read).
+            self.tar = tarfile.open(fileobj=stream, mode="r:*" if stream.seekable() else "r|*")
         except READ_ERRORS:
             raise BackupError(f"{path} is not a Canyue backup (not a tar file)") from None
         try:

@@ -2,12 +2,15 @@
 
 What is checked before anything is changed: the manifest (first member), the engine, the
 schema revision, the audit keys the manifest lists (held here, and the same keys: each key's
-check value), that the instance is empty, and then every member against the manifest (a
-full pass over the backup). Then, in a second pass: the stored files into the store (each
-hash checked again), all of them made durable; then the database (SQLite: the snapshot
-renamed into place; PostgreSQL: pg_restore in one transaction); last the anchor lines, so
-that no anchor ever names an event the database does not hold. The app must not be running
-against the instance meanwhile.
+check value) and that the instance is empty. Then one pass over the backup, each member
+checked against the manifest as it is read: the snapshot is staged, the stored files are
+written into the store under names that were free (as the store writes: a temporary file,
+then a link). If any member is changed, missing or extra, or the file ends early, the files
+written are removed again and nothing else was touched. Only then: the files made durable,
+the database put in place (SQLite: the snapshot renamed over the configured file;
+PostgreSQL: pg_restore in one transaction), and last the anchor lines, so that no anchor
+ever names an event the database does not hold. The app must not be running against the
+instance meanwhile.
 """
 
 from __future__ import annotations
@@ -38,7 +41,6 @@ from backup.snapshot import (
     sqlite_path,
     sqlite_staging,
 )
-from backup.verify import check_members
 from extensions import db
 from models.base import Base
 from publishing.storage import TEMP_PREFIX, FileStore
@@ -144,20 +146,20 @@ def restore_backup(app: Flask, path: Path, identity: Path | None = None, *, forc
         raise BackupError(f"this instance is not empty ({'; '.join(contents.values())}): restore into an empty "
                           "one, or give --force to replace it; nothing was restored")
 
-    # Pass 1: the whole backup against its manifest, before anything is changed.
-    with open_backup(path, identity) as reader:
-        checked = check_members(reader)
-    if not checked.ok:
-        raise BackupError(f"the backup does not match its manifest ({checked.summary()}; see `flask --app app "
-                          f"backup verify {path}`): nothing was restored")
-
     db.session.remove()
     engine.dispose()  # no connection of ours keeps the old database open
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     workdir = Path(tempfile.mkdtemp(prefix="canyue-restore-"))
     staged = sqlite_staging(engine.url) if manifest.engine == "sqlite" else workdir / "canyue.pgdump"
     try:
-        anchors = _second_pass(path, identity, manifest, store, staged, result)
+        # One pass over the backup, every member checked; if anything fails, what it wrote
+        # is removed again and the instance is as it was.
+        anchors, damaged = _read_and_stage(path, identity, manifest, store, staged, result)
+        # Everything matched: from here on, nothing is taken back.
+        for relative, temp in damaged:
+            store.quarantine(relative)  # a damaged file in the way (only a --force restore meets one)
+            os.link(temp, store.root / relative)
+            os.unlink(temp)
         if force:
             names = {m.name[len(FILES_PREFIX):] for m in manifest.files()}
             for found in list(store.walk()):
@@ -193,58 +195,85 @@ def restore_backup(app: Flask, path: Path, identity: Path | None = None, *, forc
     return result
 
 
-def _second_pass(path: Path, identity: Path | None, manifest: Manifest, store: FileStore, staged: Path,
-                 result: Restored) -> bytes:
-    """Files into the store, the snapshot to `staged`; returns the anchor lines."""
+def _read_and_stage(path: Path, identity: Path | None, manifest: Manifest, store: FileStore, staged: Path,
+                    result: Restored) -> tuple[bytes, list[tuple[str, Path]]]:
+    """Every member checked against the manifest as it is read: the snapshot to `staged`,
+    the stored files into the store (new names only), the anchor lines kept. Returns the
+    anchor lines and, for stored files found damaged in the way, where the good copy waits.
+    On any failure, the files it wrote are removed and BackupError says what was wrong."""
+    created: list[Path] = []
+    damaged: list[tuple[str, Path]] = []
     anchors: bytes | None = None
-    with open_backup(path, identity) as reader:
-        if reader.manifest.to_json() != manifest.to_json():
-            raise BackupError(f"{path} changed during the restore; nothing of the database was restored")
-        for info, member, data in reader.members():
-            if member is None or data is None:
-                raise BackupError(f"{path} changed during the restore ({info.name}); nothing of the database "
-                                  "was restored")
-            if info.name == manifest.database:
-                with staged.open("wb") as sink:
-                    _check(copy_member(data, sink, path), member, path)
-                    sink.flush()
-                    os.fsync(sink.fileno())
-            elif info.name == ANCHORS:
-                buffer = io.BytesIO()
-                _check(copy_member(data, buffer, path), member, path)
-                anchors = buffer.getvalue()
-            elif _restore_file(store, info.name[len(FILES_PREFIX):], member, data, path):
-                result.files_written += 1
-                result.size_written += member.size
-            else:
-                result.files_present += 1
-        reader.finish()
-    return anchors or b""
+    seen: set[str] = set()
+    mismatch = (f"does not match its manifest (see `flask --app app backup verify {path}`); nothing was "
+                "restored")
+    try:
+        with open_backup(path, identity) as reader:
+            if reader.manifest.to_json() != manifest.to_json():
+                raise BackupError(f"{path} changed during the restore; nothing was restored")
+            for info, member, data in reader.members():
+                if member is None or data is None or info.name in seen:
+                    raise BackupError(f"{path} holds {info.name}, which its manifest does not list: it {mismatch}")
+                seen.add(info.name)
+                if info.name == manifest.database:
+                    with staged.open("wb") as sink:
+                        found = copy_member(data, sink, path)
+                        sink.flush()
+                        os.fsync(sink.fileno())
+                elif info.name == ANCHORS:
+                    buffer = io.BytesIO()
+                    found = copy_member(data, buffer, path)
+                    anchors = buffer.getvalue()
+                else:
+                    found, present = _stage_file(store, info.name[len(FILES_PREFIX):], member, data, path, created,
+                                                 damaged)
+                    result.files_present += present
+                    result.files_written += not present
+                    result.size_written += 0 if present else member.size
+                if found != (member.sha256, member.size):
+                    raise BackupError(f"{info.name} in {path} {mismatch}")
+            reader.finish()
+        absent = sorted(set(manifest.by_name()) - seen)
+        if absent:
+            raise BackupError(f"{path} is damaged or truncated: it lacks {len(absent)} of the members its manifest "
+                              f"lists ({absent[0]}, …); nothing was restored")
+    except BaseException:
+        for written in created:
+            written.unlink(missing_ok=True)
+        for _, temp in damaged:
+            temp.unlink(missing_ok=True)
+        raise
+    return anchors or b"", damaged
 
 
-def _check(found: tuple[str, int], member: Member, path: Path) -> None:
-    if found != (member.sha256, member.size):
-        raise BackupError(f"{member.name} in {path} changed during the restore; nothing of the database was restored")
-
-
-def _restore_file(store: FileStore, relative: str, member: Member, data: IO[bytes], path: Path) -> bool:
-    """Write one stored file (as the store does: a temporary file, then a link that never
-    replaces anything). False if an identical file was there already."""
-    if store.sha256_of_file(relative) == member.sha256:
-        copy_member(data, None, path)
-        return False
+def _stage_file(store: FileStore, relative: str, member: Member, data: IO[bytes], path: Path,
+                created: list[Path], damaged: list[tuple[str, Path]]) -> tuple[tuple[str, int], bool]:
+    """Write one stored file as the store does (a temporary file, then a link that never
+    replaces anything); returns its (sha256, size) and whether it was there already. A file
+    already there with this content is left as it is; one with other content (damaged) is
+    not touched yet: the good copy waits beside it (in `damaged`) until the whole backup has
+    been read."""
     target = store.root / relative
-    if target.exists():
-        store.quarantine(relative)  # a damaged file in the way (only a --force restore meets one)
+    if store.sha256_of_file(relative) == member.sha256:
+        return copy_member(data, None, path), True
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX, suffix=".part")
+    keep = False
     try:
         with os.fdopen(fd, "wb") as sink:
-            _check(copy_member(data, sink, path), member, path)
-        os.link(temp, target)
+            found = copy_member(data, sink, path)
+        if found != (member.sha256, member.size):
+            return found, False
+        if target.exists():
+            damaged.append((relative, Path(temp)))
+            keep = True
+        else:
+            os.link(temp, target)
+            created.append(target)
     finally:
-        os.unlink(temp)
-    return True
+        if not keep:
+            os.unlink(temp)
+    return found, False
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

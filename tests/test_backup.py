@@ -216,10 +216,12 @@ def test_a_backup_made_while_another_process_publishes_restores_byte_for_byte(ap
         assert (files_dir(restored) / path).read_bytes() == (FILES_DIR / path).read_bytes()
     on_disk = {p.relative_to(files_dir(restored)).as_posix() for p in files_dir(restored).rglob("*") if p.is_file()}
     assert on_disk == {row[4] for row in stored}  # nothing the snapshot does not name
-    # The anchors up to the snapshot's head, not the ones written after it.
+    # The anchor log's lines up to the snapshot's head, none after it (the head's own anchor
+    # may have been appended by the publisher just after the backup read the log).
     source_anchors, restored_anchors = anchor_lines(app), anchor_lines(restored)
-    assert restored_anchors == source_anchors[:len(restored_anchors)] and len(source_anchors) > len(restored_anchors)
-    assert json.loads(restored_anchors[-1])["seq"] <= seq < json.loads(source_anchors[len(restored_anchors)])["seq"]
+    assert restored_anchors and restored_anchors == source_anchors[:len(restored_anchors)]
+    assert all(json.loads(line)["seq"] <= seq for line in restored_anchors)
+    assert any(json.loads(line)["seq"] > seq for line in source_anchors[len(restored_anchors):])
 
 
 def rewrite(source: Path, target: Path, change: Callable[[tarfile.TarInfo, bytes], list[tuple[str, bytes]]]) -> None:
@@ -232,7 +234,7 @@ def rewrite(source: Path, target: Path, change: Callable[[tarfile.TarInfo, bytes
                 new.addfile(copy, io.BytesIO(data))
 
 
-def test_verify_finds_a_changed_a_missing_and_an_extra_member(app, make_brief, tmp_path):
+def test_verify_finds_a_changed_a_missing_and_an_extra_member(app, make_brief, fresh_instance, tmp_path):
     make_brief(State.PUBLISHED)
     backup = tmp_path / "b.tar"
     assert cli(app, "backup", "create", "-o", backup)[0] == 0
@@ -257,6 +259,20 @@ def test_verify_finds_a_changed_a_missing_and_an_extra_member(app, make_brief, t
     code, output = cli(app, "backup", "verify", tmp_path / "extra.tar")
     assert code == 1 and "not in the manifest: files/sha256/00/planted.pdf" in output, output
 
+    # Restore reads each member once, checking it: a bad one leaves the instance as it was.
+    empty = fresh_instance()
+    for bad, message in ((flipped, f"{pdf.name} in {flipped} does not match its manifest"),
+                         (tmp_path / "missing.tar", "is damaged or truncated: it lacks 1 of the members"),
+                         (tmp_path / "extra.tar", "holds files/sha256/00/planted.pdf, which its manifest does not")):
+        code, output = cli(empty, "backup", "restore", bad)
+        assert code == 1 and message in output and "nothing was restored" in output, output
+        assert not [p for p in files_dir(empty).rglob("*") if p.is_file()]
+        assert not anchor_lines(empty)
+        if ENGINE == "sqlite":
+            assert not (files_dir(empty).parent / "canyue.sqlite3").exists()
+        else:
+            assert rows(empty, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'") == [(0,)]
+
 
 def test_restore_refuses_a_non_empty_instance_and_force_replaces_it(app, make_brief, fresh_instance, tmp_path):
     make_brief(State.ARCHIVED)
@@ -276,13 +292,17 @@ def test_restore_refuses_a_non_empty_instance_and_force_replaces_it(app, make_br
     code, output = cli(restored, "backup", "restore", backup)
     assert code == 1 and "the database has rows in" in output and "the file store" in output, output
     stray = files_dir(restored) / "sha256" / "ff" / "stray.pdf"
-    stray.parent.mkdir(parents=True)
+    stray.parent.mkdir(parents=True, exist_ok=True)
     stray.write_bytes(b"%PDF-1.7 not named by any row")
+    (master,) = rows(restored, "SELECT path FROM stored_file WHERE kind = 'master'")[0]
+    (files_dir(restored) / master).write_bytes(b"%PDF-1.7 damaged")
     code, output = cli(restored, "backup", "restore", backup, "--force")
     assert code == 0 and "moved to the store's quarantine" in output, output
     assert_verifies(restored)
     assert rows(restored, "SELECT id, state, archive_code FROM brief") == briefs
-    assert list((files_dir(restored) / "quarantine").rglob("stray.pdf"))  # kept aside, not deleted
+    assert (files_dir(restored) / master).read_bytes() == (FILES_DIR / master).read_bytes()
+    quarantined = {p.name: p.read_bytes() for p in (files_dir(restored) / "quarantine").rglob("*") if p.is_file()}
+    assert quarantined == {"stray.pdf": b"%PDF-1.7 not named by any row", Path(master).name: b"%PDF-1.7 damaged"}
 
 
 def test_restore_needs_the_audit_keys_and_no_keys_leaves_the_trail_unverifiable(app, make_brief, fresh_instance,
