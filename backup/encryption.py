@@ -96,8 +96,8 @@ def encrypting(sink: BinaryIO, recipients: Sequence[Any]) -> Iterator[BinaryIO]:
     except BaseException as error:
         _close_quietly(writer)
         thread.join()
-        if failure and isinstance(error, BrokenPipeError | OSError):
-            raise BackupError(f"cannot encrypt the backup: {failure[0]}") from None
+        if failure:  # the cause: a write into the closed pipe was only its consequence
+            raise BackupError(f"cannot encrypt the backup: {failure[0]}") from error
         raise
     thread.join()
     if failure:
