@@ -24,7 +24,8 @@ it; a short random pause between requests):
 
 After a 3 s warm-up, IDLE and PUBLISHING windows alternate: --rounds bursts of publishes
 (the --briefs briefs back to back, split evenly), each between two --idle-second idle
-windows, so that both kinds of window see the same shared machine. A request counts in the
+windows, so that both kinds of window see the same shared machine; the second after each
+burst, while requests queued behind it drain, counts in neither. A request counts in the
 window it started in (however long it then took). Each response carries the server's own
 timing (a bench-only wrapper): the request's wall and CPU time in the worker, its write
 statements (the first takes SQLite's write lock: waiting for it is in there) and its
@@ -76,6 +77,7 @@ TARGET_LOGIN_RATIO = 1.5
 TARGET_P95_MS = 100.0
 CONFIG_ENV = "CANYUE_BENCH_CONFIG"
 HARD_LIMIT_S = 300  # no run, whatever its options, sends traffic for longer than this
+SETTLE_S = 1.0  # after each burst of publishes, before the next idle window
 
 
 # --- the server side: gunicorn imports this ------------------------------------------------
@@ -439,7 +441,11 @@ def spread(values: list[float | None]) -> str:
     have = [v for v in values if v]
     if not have:
         return "-"
-    return f"{percentile(have, 0.5):.1f} / {percentile(have, 0.95):.1f} / {max(have):.0f}"
+
+    def short(value: float) -> str:
+        return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+    return f"{short(percentile(have, 0.5))} / {short(percentile(have, 0.95))} / {max(have):.0f}"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -497,7 +503,7 @@ def main() -> int:
         queue = list(ids[1:])
         bursts = [len(chunk) for chunk in (queue[i::args.rounds] for i in range(args.rounds))]
 
-        budget = (args.rounds + 1) * args.idle + args.max_publishing + 30
+        budget = (args.rounds + 1) * args.idle + args.rounds * SETTLE_S + args.max_publishing + 30
         deadline = time.monotonic() + min(HARD_LIMIT_S, budget)
         load = Load(port=port, brief_id=ids[0])
         clients = [threading.Thread(target=page_client, args=(load, 1, deadline)),
@@ -529,6 +535,7 @@ def main() -> int:
                 http_publisher(port, chunk, args.max_publishing, published)
             window.close()
             windows.append(window)
+            time.sleep(SETTLE_S)  # requests queued behind the burst drain; counted in no window
         idle()
         total = time.monotonic() - started
     finally:
@@ -595,7 +602,7 @@ def report(args: argparse.Namespace, load: Load, published: list[dict[str, Any]]
           f"{busy_s:.1f} s in all; whole run {total:.0f} s")
     print(f"machine   {machine_load(windows)}")
     print(f"\n{'':<12}{'window':<12}{'count':>6}{'p50':>8}{'p95':>8}{'max':>8}  "
-          f"{'server p50/p95':<15}{'CPU p50/p95':<13}{'writes p50/p95/max':<21}{'COMMIT p50/p95/max':<20}")
+          f"{'server p50/p95':<17}{'CPU p50/p95':<13}{'writes p50/p95/max':<22}{'COMMIT p50/p95/max':<20}")
     for kind in kinds:
         for name in ("idle", "publishing"):
             chosen = [s for s in load.samples if s.kind == kind and s.ok
@@ -611,7 +618,7 @@ def report(args: argparse.Namespace, load: Load, published: list[dict[str, Any]]
             cpu = [s.cpu_ms for s in chosen if s.cpu_ms is not None]
             used = f"{percentile(cpu, 0.5):.0f} / {percentile(cpu, 0.95):.0f} ms" if cpu else "-"
             print(f"{kind:<12}{name:<12}{row['count']:>6}{row['p50']:>6.0f}ms{row['p95']:>6.0f}ms{row['max']:>6.0f}ms"
-                  f"  {served:<15}{used:<13}{spread([s.write_ms for s in chosen]):<21}"
+                  f"  {served:<17}{used:<13}{spread([s.write_ms for s in chosen]):<22}"
                   f"{spread([s.commit_ms for s in chosen])}")
 
     print()
