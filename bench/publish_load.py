@@ -25,8 +25,9 @@ it; a short random pause between requests):
 After a 3 s warm-up, IDLE and PUBLISHING windows alternate: --rounds bursts of publishes
 (the --briefs briefs back to back, split evenly), each between two --idle-second idle
 windows, so that both kinds of window see the same shared machine; the second after each
-burst, while requests queued behind it drain, counts in neither. A request counts in the
-window it started in (however long it then took). Each response carries the server's own
+burst, while requests queued behind it drain, counts in neither. A request counts as
+publishing when it overlapped a burst at all (however long it then took), as idle only when
+it began and ended inside an idle window. Each response carries the server's own
 timing (a bench-only wrapper): the request's wall and CPU time in the worker, its write
 statements (the first takes SQLite's write lock: waiting for it is in there) and its
 COMMIT (WAL append + fsync), so that a wait on the lock shows apart from waiting for a
@@ -272,6 +273,7 @@ class Load:
     samples: list[Sample] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    client_share: float = 0.0  # CPU this process (the clients) used, in cores
 
     def record(self, kind: str, start: float, status: int, expect: int, headers: dict[str, str]) -> None:
         end = time.monotonic()
@@ -445,7 +447,7 @@ def spread(values: list[float | None]) -> str:
     def short(value: float) -> str:
         return f"{value:.1f}" if value < 100 else f"{value:.0f}"
 
-    return f"{short(percentile(have, 0.5))} / {short(percentile(have, 0.95))} / {max(have):.0f}"
+    return f"{short(percentile(have, 0.5))} / {short(percentile(have, 0.95))} / {short(max(have))}"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -513,6 +515,7 @@ def main() -> int:
         for client in clients:
             client.start()
         time.sleep(3)  # warm-up: both workers load templates, serve the first logins and downloads
+        client_cpu = (time.monotonic(), time.process_time())
 
         def idle() -> None:
             window = Window("idle", time.monotonic(), cpu_ticks())
@@ -538,6 +541,7 @@ def main() -> int:
             time.sleep(SETTLE_S)  # requests queued behind the burst drain; counted in no window
         idle()
         total = time.monotonic() - started
+        load.client_share = (time.process_time() - client_cpu[1]) / (time.monotonic() - client_cpu[0])
     finally:
         if load is not None:
             load.stop.set()
@@ -572,7 +576,12 @@ class Window:
         self.end, self.end_ticks = time.monotonic(), cpu_ticks()
 
     def holds(self, sample: Sample) -> bool:
-        return self.start <= sample.start < self.end
+        """A publishing window holds every request that overlapped it (a request that began
+        just before a burst and waited through it was slowed by it); an idle window only the
+        requests that began and ended inside it."""
+        if self.kind == "publishing":
+            return sample.start < self.end and sample.end > self.start
+        return self.start <= sample.start and sample.end <= self.end
 
 
 def machine_load(windows: list[Window]) -> str:
@@ -600,13 +609,16 @@ def report(args: argparse.Namespace, load: Load, published: list[dict[str, Any]]
     print(f"gunicorn  {args.workers} sync workers on {HOST}; SQLite (WAL); publisher: {how}")
     print(f"windows   {args.rounds + 1} idle, {idle_s:.0f} s in all, between {args.rounds} publishing, "
           f"{busy_s:.1f} s in all; whole run {total:.0f} s")
-    print(f"machine   {machine_load(windows)}")
+    print(f"machine   {machine_load(windows)}; the clients used {load.client_share:.0%} of a core")
     print(f"\n{'':<12}{'window':<12}{'count':>6}{'p50':>8}{'p95':>8}{'max':>8}  "
           f"{'server p50/p95':<17}{'CPU p50/p95':<13}{'writes p50/p95/max':<22}{'COMMIT p50/p95/max':<20}")
     for kind in kinds:
         for name in ("idle", "publishing"):
+            busy = [w for w in windows if w.kind == "publishing"]
             chosen = [s for s in load.samples if s.kind == kind and s.ok
-                      and any(w.kind == name and w.holds(s) for w in windows)]
+                      and (any(w.holds(s) for w in busy) if name == "publishing"
+                           else any(w.kind == "idle" and w.holds(s) for w in windows)
+                           and not any(w.holds(s) for w in busy))]
             if not chosen:
                 print(f"{kind:<12}{name:<12}{0:>6}")
                 continue
