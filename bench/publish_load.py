@@ -1,7 +1,7 @@
 """Pages, downloads and logins on a real server while issues are published back to back.
 
     .venv/bin/python bench/publish_load.py [--briefs 40] [--rounds 4] [--idle 5] [--workers 2]
-                                           [--via process|http] [--render-under-lock]
+                                           [--via process|http] [--render-under-lock | --without-commit]
 
 On SQLite, in a throw-away instance directory (its own database, file store, fonts folder,
 audit keys and anchor log, given to the app as its whole configuration; nothing is read from
@@ -13,7 +13,8 @@ warm-up), then waits: by default a separate process publishing through
 `publishing.pipeline.publish` on the same database; with --via http an editor posting the
 publish form to the server, so that a worker renders; with --render-under-lock the
 publisher process runs every step under the numbering lock, as publishing did before (the
-baseline).
+baseline); with --without-commit it runs everything but the commit part and rolls back (a
+control: the same CPU and disk work, the write lock never taken).
 
 Client threads (http.client, one connection per request, as gunicorn's sync workers close
 it; a short random pause between requests):
@@ -155,7 +156,12 @@ OLD_ORDER = ["plan_numbers", "settle_print_run", "render_master", "stamp_copies"
              "record_publication", "record_files"]
 
 
-def publisher_main(config_path: Path, ids: list[int], editor: str, max_seconds: float, under_lock: bool) -> int:
+class Skipped(Exception):
+    """--without-commit: raised after the last prepare step, so the publish rolls back."""
+
+
+def publisher_main(config_path: Path, ids: list[int], editor: str, max_seconds: float, under_lock: bool,
+                   without_commit: bool = False) -> int:
     """Publish ids[0] (warm-up) and say "ready"; then for each line "go N" publish the next N
     briefs back to back, one JSON line each, and say "paused"; stop at "quit" (or at the
     end of the input, or after max_seconds of publishing)."""
@@ -169,6 +175,11 @@ def publisher_main(config_path: Path, ids: list[int], editor: str, max_seconds: 
     if under_lock:
         every = {step.__name__: step for step in pipeline.PREPARE_STEPS + pipeline.COMMIT_STEPS}
         steps = {"prepare": [], "commit": [every[name] for name in OLD_ORDER]}
+    if without_commit:
+        def skip_the_commit(ctx: Any) -> None:
+            raise Skipped()
+
+        steps = {"prepare": [*pipeline.PREPARE_STEPS, skip_the_commit]}
     lock = common.LockClock()
     lock.install()
     with app.app_context():
@@ -180,12 +191,20 @@ def publisher_main(config_path: Path, ids: list[int], editor: str, max_seconds: 
             lock.held.clear()
             lock.waited.clear()
             start = time.monotonic()
-            pipeline.publish(db.session, brief_id, actor, issue_date=date.today(), **steps)
+            try:
+                pipeline.publish(db.session, brief_id, actor, issue_date=date.today(), **steps)
+            except Skipped:
+                pass  # rolled back, its files removed: the lock was never taken
             end = time.monotonic()
             return {"id": brief_id, "start": start, "end": end, "lock_held": sum(lock.held),
                     "lock_wait": sum(lock.waited)}
 
-        publish(ids[0])
+        if without_commit:  # the issue the clients download is published for real
+            plain, steps = steps, {}
+            publish(ids[0])
+            steps = plain
+        else:
+            publish(ids[0])
         print("ready", flush=True)
         queue = list(ids[1:])
         budget = max_seconds
@@ -466,15 +485,19 @@ def main() -> int:
     parser.add_argument("--max-publishing", type=float, default=90.0, help="stop publishing after this long in all")
     parser.add_argument("--render-under-lock", action="store_true",
                         help="baseline: the publisher process runs every step under the numbering lock, as before")
+    parser.add_argument("--without-commit", action="store_true",
+                        help="control: the publisher process does everything but the commit part (never takes the lock)")
     parser.add_argument("--keep", action="store_true", help="keep the instance directory (printed)")
     parser.add_argument("--publisher", type=Path, help=argparse.SUPPRESS)  # internal: the publisher process
     parser.add_argument("--ids", type=str, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.publisher:
         return publisher_main(args.publisher, [int(i) for i in args.ids.split(",")], "editor", args.max_publishing,
-                              args.render_under_lock)
-    if args.render_under_lock and args.via != "process":
-        parser.error("--render-under-lock changes the publisher process: use it with --via process")
+                              args.render_under_lock, args.without_commit)
+    if (args.render_under_lock or args.without_commit) and args.via != "process":
+        parser.error("--render-under-lock and --without-commit change the publisher process: use --via process")
+    if args.render_under_lock and args.without_commit:
+        parser.error("choose one of --render-under-lock and --without-commit")
     if args.rounds < 1 or args.briefs < args.rounds:
         parser.error("--briefs must be at least --rounds, which must be at least 1")
 
@@ -494,7 +517,8 @@ def main() -> int:
             publisher = subprocess.Popen(
                 [sys.executable, str(Path(__file__).resolve()), "--publisher", str(config_path),
                  "--ids", ",".join(map(str, ids)), "--max-publishing", str(args.max_publishing)]
-                + (["--render-under-lock"] if args.render_under_lock else []),
+                + (["--render-under-lock"] if args.render_under_lock else [])
+                + (["--without-commit"] if args.without_commit else []),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
             )
             assert publisher.stdout is not None and publisher.stdin is not None
@@ -604,6 +628,8 @@ def report(args: argparse.Namespace, load: Load, published: list[dict[str, Any]]
            else "the publish form, over HTTP")
     if args.render_under_lock:
         how += ", every step under the numbering lock (baseline: as before)"
+    if args.without_commit:
+        how += ", everything but the commit part (control: the lock is never taken)"
     idle_s = sum(w.end - w.start for w in windows if w.kind == "idle")
     busy_s = sum(w.end - w.start for w in windows if w.kind == "publishing")
     print(f"gunicorn  {args.workers} sync workers on {HOST}; SQLite (WAL); publisher: {how}")
