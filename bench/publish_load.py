@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/publish_load.py [--briefs 40] [--rounds 4] [--idle 5] [--workers 2]
                                            [--via process|http] [--render-under-lock | --without-commit]
+                                           [--publisher-nice N]
 
 On SQLite, in a throw-away instance directory (its own database, file store, fonts folder,
 audit keys and anchor log, given to the app as its whole configuration; nothing is read from
@@ -14,7 +15,8 @@ warm-up), then waits: by default a separate process publishing through
 publish form to the server, so that a worker renders; with --render-under-lock the
 publisher process runs every step under the numbering lock, as publishing did before (the
 baseline); with --without-commit it runs everything but the commit part and rolls back (a
-control: the same CPU and disk work, the write lock never taken).
+control: the same CPU and disk work, the write lock never taken); --publisher-nice N runs it
+at a lower CPU priority.
 
 Client threads (http.client, one connection per request, as gunicorn's sync workers close
 it; a short random pause between requests):
@@ -161,7 +163,7 @@ class Skipped(Exception):
 
 
 def publisher_main(config_path: Path, ids: list[int], editor: str, max_seconds: float, under_lock: bool,
-                   without_commit: bool = False) -> int:
+                   without_commit: bool = False, nice: int = 0) -> int:
     """Publish ids[0] (warm-up) and say "ready"; then for each line "go N" publish the next N
     briefs back to back, one JSON line each, and say "paused"; stop at "quit" (or at the
     end of the input, or after max_seconds of publishing)."""
@@ -170,6 +172,8 @@ def publisher_main(config_path: Path, ids: list[int], editor: str, max_seconds: 
     from models import User
     from publishing import pipeline
 
+    if nice:
+        os.nice(nice)  # only ever lowers this process's own priority
     app = create_app(json.loads(config_path.read_text(encoding="utf-8")))
     steps: dict[str, Any] = {}
     if under_lock:
@@ -487,15 +491,18 @@ def main() -> int:
                         help="baseline: the publisher process runs every step under the numbering lock, as before")
     parser.add_argument("--without-commit", action="store_true",
                         help="control: the publisher process does everything but the commit part (never takes the lock)")
+    parser.add_argument("--publisher-nice", type=int, default=0, choices=range(0, 20), metavar="0-19",
+                        help="run the publisher process at this lower CPU priority (nice)")
     parser.add_argument("--keep", action="store_true", help="keep the instance directory (printed)")
     parser.add_argument("--publisher", type=Path, help=argparse.SUPPRESS)  # internal: the publisher process
     parser.add_argument("--ids", type=str, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.publisher:
         return publisher_main(args.publisher, [int(i) for i in args.ids.split(",")], "editor", args.max_publishing,
-                              args.render_under_lock, args.without_commit)
-    if (args.render_under_lock or args.without_commit) and args.via != "process":
-        parser.error("--render-under-lock and --without-commit change the publisher process: use --via process")
+                              args.render_under_lock, args.without_commit, args.publisher_nice)
+    if (args.render_under_lock or args.without_commit or args.publisher_nice) and args.via != "process":
+        parser.error("--render-under-lock, --without-commit and --publisher-nice change the publisher process: "
+                     "use --via process")
     if args.render_under_lock and args.without_commit:
         parser.error("choose one of --render-under-lock and --without-commit")
     if args.rounds < 1 or args.briefs < args.rounds:
@@ -518,7 +525,8 @@ def main() -> int:
                 [sys.executable, str(Path(__file__).resolve()), "--publisher", str(config_path),
                  "--ids", ",".join(map(str, ids)), "--max-publishing", str(args.max_publishing)]
                 + (["--render-under-lock"] if args.render_under_lock else [])
-                + (["--without-commit"] if args.without_commit else []),
+                + (["--without-commit"] if args.without_commit else [])
+                + (["--publisher-nice", str(args.publisher_nice)] if args.publisher_nice else []),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
             )
             assert publisher.stdout is not None and publisher.stdin is not None
@@ -630,6 +638,8 @@ def report(args: argparse.Namespace, load: Load, published: list[dict[str, Any]]
         how += ", every step under the numbering lock (baseline: as before)"
     if args.without_commit:
         how += ", everything but the commit part (control: the lock is never taken)"
+    if args.publisher_nice:
+        how += f", at nice {args.publisher_nice}"
     idle_s = sum(w.end - w.start for w in windows if w.kind == "idle")
     busy_s = sum(w.end - w.start for w in windows if w.kind == "publishing")
     print(f"gunicorn  {args.workers} sync workers on {HOST}; SQLite (WAL); publisher: {how}")
