@@ -19,9 +19,10 @@ from audittrail.keys import load_keyring
 from backup.container import Source, sha256_file, write_tar
 from backup.encryption import encrypting, parse_recipients
 from backup.manifest import ANCHORS, FILES_PREFIX, BackupError, Manifest, Member, key_check, safe_store_path
-from backup.snapshot import Snapshot, fsync_dir, snapshot_postgresql, snapshot_sqlite
+from backup.snapshot import Snapshot, snapshot_postgresql, snapshot_sqlite
 from extensions import db
 from publishing.services import file_store
+from publishing.storage import fsync_dir
 
 
 @dataclass

@@ -34,7 +34,6 @@ from audittrail.keys import keys_file, load_keyring
 from backup.container import copy_member, open_backup
 from backup.manifest import ANCHORS, FILES_PREFIX, BackupError, Manifest, Member, key_check
 from backup.snapshot import (
-    fsync_dir,
     nonempty_tables,
     place_sqlite,
     restore_postgresql,
@@ -43,7 +42,7 @@ from backup.snapshot import (
 )
 from extensions import db
 from models.base import Base
-from publishing.storage import TEMP_PREFIX, FileStore
+from publishing.storage import TEMP_PREFIX, FileStore, fsync_dir
 
 # Tables whose rows make an instance non-empty: every model's (audit_chain: a head past 0),
 # and the search index's.

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy.engine import URL
 
 from backup.manifest import BackupError
+from publishing.storage import fsync_dir
 from workflows.audit import LEGACY_KEY_ID
 
 SQLITE_MEMBER = "database/canyue.sqlite3"
@@ -249,10 +250,3 @@ def nonempty_tables(execute: Callable[[str], Iterable[tuple[Any, ...]]], present
         found.append("audit_chain")
     return found
 
-
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -111,7 +111,7 @@ def batched_copy_steps(batch: int):  # type: ignore[no-untyped-def]
     """The proposal --batch measures: stamp_copies + store_files as one step that stamps and
     writes `batch` copies at a time with FileStore.put_many's threads, and fsyncs the folders
     once at the end, as put_many does for its one call (same stamps, same files, same context
-    fields). Bench-only: it uses the store's private _write and _fsync_dir."""
+    fields). Bench-only: it uses the store's private _write and fsync_dir."""
     from concurrent.futures import ThreadPoolExecutor
 
     from publishing import storage
@@ -143,7 +143,7 @@ def batched_copy_steps(batch: int):  # type: ignore[no-untyped-def]
                         folders.add(folder)
                     del stamped
             for folder in folders:
-                storage._fsync_dir(folder)
+                storage.fsync_dir(folder)
         except Exception as error:
             raise PublishError(N_("The numbered copies could not be stored, so nothing was published.")) from error
 

@@ -73,7 +73,7 @@ class FileStore:
     def put(self, data: bytes, suffix: str = ".pdf") -> Blob:
         """Store `data` under its SHA-256 and return where; durable once this returns."""
         blob, folder = self._write(data, suffix)
-        _fsync_dir(folder)
+        fsync_dir(folder)
         return blob
 
     def put_many(self, items: Iterable[bytes], suffix: str = ".pdf", threads: int = 8) -> list[Blob]:
@@ -82,7 +82,7 @@ class FileStore:
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="canyue-store") as pool:
             written = list(pool.map(lambda data: self._write(data, suffix), items))
         for folder in {folder for _, folder in written}:
-            _fsync_dir(folder)
+            fsync_dir(folder)
         return [blob for blob, _ in written]
 
     def _write(self, data: bytes, suffix: str) -> tuple[Blob, Path]:
@@ -176,7 +176,7 @@ class FileStore:
         return moved
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     """Make the new directory entries durable (a committed row must never name a lost file)."""
     fd = os.open(folder, os.O_RDONLY)
     try:
