@@ -628,7 +628,7 @@ def redis_url():
 
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.skip("redis-server is not installed (scripts/install --test installs it)")
+        pytest.fail("redis-server is not installed: run the suite with `bash scripts/test`, which installs it")
     port = free_port()
     process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                                 "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
