@@ -33,6 +33,7 @@ from publishing.stamping import Stamper, copy_mark, outline_font_for
 from publishing.storage import Blob
 from publishing.turns import TurnTimeout, publishing_turn
 from rendering.printing import printed_issue_from_brief
+from rendering.xmp import DocumentIdentity, issue_document_id
 from workflows.audit import GENESIS
 from workflows.brief import State
 from workflows.copy import CopyState
@@ -208,6 +209,14 @@ def approval_record(brief: Brief) -> dict[str, Any]:
     }
 
 
+def master_identity(brief: Brief) -> DocumentIdentity:
+    """The master's XMP identity: the issue's DocumentID (the same for the master, every copy
+    and every later rendition of the issue), a new InstanceID, created at publication."""
+    document_id = issue_document_id(current_app.config["CANYUE_FONDS_CODE"], brief.series.name,
+                                    brief.number_sequence or "", brief.total_number or 0)
+    return DocumentIdentity.new(document_id, created=brief.published_at)
+
+
 def render_master(ctx: PublishContext) -> None:
     """The archival master: PDF/A-3 with the brief's source and approval record attached,
     the brief's audit head before this move in its metadata, and the 份号 place left blank."""
@@ -226,6 +235,7 @@ def render_master(ctx: PublishContext) -> None:
             printed_issue_from_brief(brief, specimen=False),
             attachments=attachments,
             extra_metadata={"canyue-audit-head": ctx.head_before or GENESIS},
+            identity=master_identity(brief),
         )
     except Exception as error:
         raise PublishError(N_("The archival PDF could not be produced, so nothing was published.")) from error
