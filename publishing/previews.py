@@ -49,7 +49,8 @@ class SpecimenKey:
     @property
     def stem(self) -> str:
         """The name every file made from this specimen starts with (its PDF, its page images)."""
-        return f"{self.brief_id}-{self.version}-{self.print_run}-{self.series_id}-{self.series_version}-{self.fingerprint}"
+        return (f"{self.brief_id}-{self.version}-{self.print_run}-{self.series_id}-{self.series_version}-"
+                f"{self.fingerprint}")
 
     @property
     def filename(self) -> str:

@@ -479,7 +479,8 @@ class Stamper:
         baseline = self.number_baseline()
         text = chars.code(serial) if chars else f"({serial})".encode("ascii")
         # Marked as an artifact: the master's structure tree (tagged PDF) does not hold it.
-        return (f"/Artifact BMC 0 g BT /{FONT_NAME} {NUMBER_SIZE:g} Tf 1 0 0 1 {TEXT_LEFT:.3f} {baseline:.3f} Tm ".encode()
+        return (f"/Artifact BMC 0 g BT /{FONT_NAME} {NUMBER_SIZE:g} Tf 1 0 0 1 {TEXT_LEFT:.3f} {baseline:.3f} Tm "
+                .encode()
                 + text + b" Tj ET EMC\n")
 
     def _mark_ops(self, mark: str, chars: _FontChars | None) -> bytes:
@@ -487,7 +488,8 @@ class Stamper:
             return b""
         start = (self.layout.height - self._width(mark, MARK_SIZE)) / 2
         text = chars.code(mark) if chars else f"({mark})".encode("ascii")
-        return (f"/Artifact BMC q {MARK_GREY:g} g BT /{FONT_NAME} {MARK_SIZE:g} Tf 0 1 -1 0 {MARK_X:.3f} {start:.3f} Tm ".encode()
+        return (f"/Artifact BMC q {MARK_GREY:g} g BT /{FONT_NAME} {MARK_SIZE:g} Tf 0 1 -1 0 {MARK_X:.3f} {start:.3f} Tm "
+                .encode()
                 + text + b" Tj ET Q EMC\n")
 
     def _font_objects(self, text: str, new: Any) -> tuple[int, _FontChars | None]:

@@ -128,7 +128,8 @@ def xmp_packet(
         "<dc:format>application/pdf</dc:format>",
     ]
     if title:
-        parts.append(f'<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{_text(title)}</rdf:li></rdf:Alt></dc:title>')
+        parts.append(f'<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{_text(title)}</rdf:li></rdf:Alt>'
+                     "</dc:title>")
     if authors:
         items = "".join(f"<rdf:li>{_text(a)}</rdf:li>" for a in authors)
         parts.append(f"<dc:creator><rdf:Seq>{items}</rdf:Seq></dc:creator>")
@@ -163,11 +164,12 @@ def xmp_packet(
     values = {CUSTOM_PROPERTIES[k][0]: v for k, v in custom.items() if k in CUSTOM_PROPERTIES}
     if values:
         parts.append(f'<rdf:Description rdf:about="" xmlns:{CANYUE_PREFIX}="{CANYUE_NS}">')
-        parts += [f"<{CANYUE_PREFIX}:{name}>{_text(value)}</{CANYUE_PREFIX}:{name}>" for name, value in values.items()]
+        parts += [f"<{CANYUE_PREFIX}:{name}>{_text(value)}</{CANYUE_PREFIX}:{name}>"
+                  for name, value in values.items()]
         parts.append("</rdf:Description>")
-    parts += [_extension_schema(), "</rdf:RDF>", "</x:xmpmeta>",
-              # Room to rewrite the packet in place (XMP Part 1, 7.3.2), then its end.
-              (" " * 99 + "\n") * 10 + '<?xpacket end="w"?>']
+    # No padding: the packet is never edited in place (a copy's incremental update writes its
+    # own), and a print run of 2,000 copies would store 2,000 paddings.
+    parts += [_extension_schema(), "</rdf:RDF>", "</x:xmpmeta>", '<?xpacket end="r"?>']
     return "\n".join(parts).encode("utf-8")
 
 
@@ -215,7 +217,7 @@ def write_metadata(pdf: Any, metadata: Any, identity: DocumentIdentity, custom: 
         description=metadata.description, keywords=list(metadata.keywords), lang=metadata.lang,
         producer=producer, creator_tool=creator_tool, conformance=conformance, custom=custom,
     )
-    stream = pydyf.Stream([packet], pydyf.Dictionary({"Type": "/Metadata", "Subtype": "/XML"}), compress=False)
+    stream = pydyf.Stream([packet], pydyf.Dictionary({"Type": "/Metadata", "Subtype": "/XML"}))
     if "Metadata" in pdf.catalog:  # WeasyPrint's packet: its object now holds ours
         reference = pdf.catalog["Metadata"]
         reference = reference.decode() if isinstance(reference, bytes) else str(reference)

@@ -15,13 +15,12 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from extensions import db
-from publishing.brieffile import parse_brief_file
 from models import Brief, DistributionEntry, Recipient, StoredFile
+from publishing.brieffile import parse_brief_file
 from tests.conftest import FILES_DIR, RUNTIME_DIR, fetch
 from tests.test_distribution import directory  # noqa: F401 (a fixture)
 from workflows import distribution as lists
 from workflows.brief import State
-
 
 ROOT = Path(__file__).resolve().parents[1]
 # The demo brief: ten pages in the official format.
@@ -127,7 +126,7 @@ def test_the_html_preview_shows_the_pages_as_they_will_print(app, make_brief, lo
     reader = PdfReader(io.BytesIO(specimen))
     # One page of the preview per page of the specimen, in order, sized as the PDF's pages.
     assert [p[0] for p in pages] == list(range(1, len(reader.pages) + 1)) and len(pages) >= 2
-    for (number, src, lines, (width, height)), pdf_page in zip(pages, reader.pages):
+    for (number, src, lines, (width, height)), pdf_page in zip(pages, reader.pages, strict=True):
         assert (round(width), round(height)) == (round(float(pdf_page.mediabox.width)),
                                                  round(float(pdf_page.mediabox.height)))
         image = signer.get(src)

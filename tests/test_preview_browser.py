@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, chromium, live_server  # noqa: F401 (fixtures)
 from tests.conftest import PASSWORD
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, chromium, live_server  # noqa: F401 (fixtures)
 from tests.test_preview import LONG_BODY
 from workflows.brief import State
 
