@@ -57,6 +57,10 @@ def test_the_paged_preview_on_a_desktop_and_a_phone(app, live_server, make_brief
             const selection = window.getSelection(); selection.removeAllRanges(); selection.addRange(range);
             return selection.toString(); }""")
         assert selected == "关于加快我市低空经济产业发展的几点建议"
+        # A screen reader gets the page's text, in reading order, not an image to guess at.
+        tree = figures.nth(0).aria_snapshot()
+        assert "- group:" in tree and "本期专报：王建国书记、李明代市长" in tree and "关于加快我市低空经济产业发展的几点建议" in tree
+        assert tree.index("本期专报") < tree.index("关于加快我市") < tree.index("当前，")
         # The last page: its folio and the colophon with the print run, at the foot.
         last = figures.nth(count - 1)
         last.scroll_into_view_if_needed()

@@ -227,7 +227,7 @@ class TagAudit(HTMLParser):
     def preview_markup(tag: str, attrs: dict[str, str | None]) -> bool:
         """The preview's own page images and text layers (templates/briefs/preview.html)."""
         if tag == "svg":
-            return attrs.get("class") == "preview-text" and len(attrs) == 4
+            return attrs.get("class") == "preview-text" and len(attrs) == 5
         if tag == "img":
             return bool(re.fullmatch(r"/briefs/\d+/preview/[\w-]+/page-\d+\.png", attrs.get("src") or ""))
         return False
