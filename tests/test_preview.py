@@ -194,3 +194,20 @@ def test_a_published_issue_previews_as_its_archival_pdf(app, make_brief, login_a
     assert "第1期（总第31期）" in text and "样稿" not in text and "共印：30份" in text
     assert client.get(pages[-1][1]).status_code == 200
     assert "issue.pdf" in html
+
+
+def test_the_preview_counts_against_the_render_allowance_like_the_specimen(app, make_brief, login_as):
+    saved = app.config["CANYUE_PREVIEW_RENDERS"]
+    app.config["CANYUE_PREVIEW_RENDERS"] = 1
+    try:
+        first, second = make_brief(State.DRAFT), make_brief(State.DRAFT, title="另一篇稿件")
+        client = login_as("drafter")
+        assert client.get(f"/briefs/{first}/preview?lang=en").status_code == 200
+        for _ in range(3):  # reopening what was made is never refused
+            assert client.get(f"/briefs/{first}/preview?lang=en").status_code == 200
+        refused = client.get(f"/briefs/{second}/preview?lang=en")
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+        page = refused.get_data(as_text=True)
+        assert "已达上限" in page and "已生成的样稿可随时打开" in page and "Traceback" not in page
+    finally:
+        app.config["CANYUE_PREVIEW_RENDERS"] = saved
