@@ -11,6 +11,7 @@ can go through the age encryptor) and readable with plain `tar` where it is not 
 from __future__ import annotations
 
 import hashlib
+import os
 import tarfile
 import zlib
 from collections.abc import Iterator
@@ -149,8 +150,18 @@ class BackupReader:
             except READ_ERRORS as error:
                 raise BackupError(f"{self.path} is damaged or truncated ({error})") from None
             if info is None:
+                self._check_end()
                 return
             yield info, expected.get(info.name), self.tar.extractfile(info) if info.isfile() else None
+
+    def _check_end(self) -> None:
+        """tarfile takes a file that stops right after a member (or in its padding) for a whole
+        archive: only the end-of-archive marker (two zero blocks) tells. An encrypted stream
+        is checked by age instead (its last chunk is authenticated: `finish`)."""
+        if not self.stream.seekable():
+            return
+        if self.stream.seek(0, os.SEEK_END) < self.tar.offset + 2 * tarfile.BLOCKSIZE:
+            raise BackupError(f"{self.path} is damaged or truncated (it ends before the end-of-archive marker)")
 
     def finish(self) -> None:
         """Read to the end, so that an encrypted stream is authenticated to its last chunk."""

@@ -101,6 +101,7 @@ class BriefFile:
             address=address,
             print_run=meta.get("copies"),
             specimen=specimen,
+            keywords=tuple(content["keywords"]),
         )
 
 

@@ -33,7 +33,9 @@ from publishing.stamping import Stamper, copy_mark, outline_font_for
 from publishing.storage import Blob
 from publishing.turns import TurnTimeout, publishing_turn
 from rendering.printing import printed_issue_from_brief
+from rendering.xmp import DocumentIdentity, issue_document_id
 from workflows.audit import GENESIS
+from workflows.brief import State
 from workflows.copy import CopyState
 from workflows.distribution import PlannedCopy, plan_copies
 from workflows.i18n import N_
@@ -151,12 +153,28 @@ def plan_numbers(ctx: PublishContext) -> None:
     ctx.brief.published_at = ctx.published_at
 
 
+def copies_to_print(session: Session, brief: Brief) -> list[PlannedCopy]:
+    """The copies publishing `brief` now would make; their number is its 共印 N 份
+    (workflows.distribution: the list's copy counts, or the series' default print run for a
+    brief without a list). The one computation of the print run: settle_print_run uses it,
+    and so do the previews (print_run_now), so the signer signs the number that will print."""
+    return plan_copies(session, brief)
+
+
+def print_run_now(session: Session, brief: Brief) -> int:
+    """The 共印 a page of `brief` shows: the number recorded at publication once there is one,
+    before that the number publishing would print now (copies_to_print)."""
+    if brief.state in (State.PUBLISHED.value, State.ARCHIVED.value):
+        return brief.print_run if brief.print_run is not None else brief.series.default_print_run
+    with session.no_autoflush:
+        return len(copies_to_print(session, brief))
+
+
 def settle_print_run(ctx: PublishContext) -> None:
-    """共印 N 份 is the number of copies the distribution list makes (workflows.distribution:
-    the list's copy counts, or the series' default print run for a brief without a list).
+    """共印 N 份 is the number of copies the distribution list makes (copies_to_print).
     Settled before the render, since the master prints it; capped, so that a publish always
     finishes within a worker's timeout."""
-    ctx.planned = plan_copies(ctx.session, ctx.brief)
+    ctx.planned = copies_to_print(ctx.session, ctx.brief)
     cap = current_app.config["CANYUE_MAX_PRINT_RUN"]
     if len(ctx.planned) > cap:
         raise InvalidAction(N_("The distribution list makes more copies than one publication may print "
@@ -191,6 +209,14 @@ def approval_record(brief: Brief) -> dict[str, Any]:
     }
 
 
+def master_identity(brief: Brief) -> DocumentIdentity:
+    """The master's XMP identity: the issue's DocumentID (the same for the master, every copy
+    and every later rendition of the issue), a new InstanceID, created at publication."""
+    document_id = issue_document_id(current_app.config["CANYUE_FONDS_CODE"], brief.series.name,
+                                    brief.number_sequence or "", brief.total_number or 0)
+    return DocumentIdentity.new(document_id, created=brief.published_at)
+
+
 def render_master(ctx: PublishContext) -> None:
     """The archival master: PDF/A-3 with the brief's source and approval record attached,
     the brief's audit head before this move in its metadata, and the 份号 place left blank."""
@@ -209,6 +235,7 @@ def render_master(ctx: PublishContext) -> None:
             printed_issue_from_brief(brief, specimen=False),
             attachments=attachments,
             extra_metadata={"canyue-audit-head": ctx.head_before or GENESIS},
+            identity=master_identity(brief),
         )
     except Exception as error:
         raise PublishError(N_("The archival PDF could not be produced, so nothing was published.")) from error
@@ -276,7 +303,7 @@ def take_numbers(ctx: PublishContext) -> None:
         raise NumbersMoved()
     ctx.numbers = numbers
     _set_numbers(brief, numbers, ctx.issue_date)
-    planned = plan_copies(ctx.session, brief)
+    planned = copies_to_print(ctx.session, brief)
     if ctx.planned and planned != ctx.planned:
         raise NumbersMoved()
     ctx.planned = planned

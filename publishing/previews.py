@@ -47,9 +47,14 @@ class SpecimenKey:
     fingerprint: str
 
     @property
-    def filename(self) -> str:
+    def stem(self) -> str:
+        """The name every file made from this specimen starts with (its PDF, its page images)."""
         return (f"{self.brief_id}-{self.version}-{self.print_run}-{self.series_id}-{self.series_version}-"
-                f"{self.fingerprint}.pdf")
+                f"{self.fingerprint}")
+
+    @property
+    def filename(self) -> str:
+        return f"{self.stem}.pdf"
 
 
 def renderer_fingerprint(fonts_dir: Path | None) -> str:
@@ -72,7 +77,14 @@ class SpecimenCache:
         self.max_age = max_age_seconds
 
     def get(self, key: SpecimenKey) -> bytes | None:
-        path = self.folder / key.filename
+        return self.get_file(key.filename)
+
+    def put(self, key: SpecimenKey, data: bytes) -> None:
+        self.put_file(key.filename, data, keep=key.stem)
+
+    def get_file(self, filename: str) -> bytes | None:
+        """A file of the cache by its name (a specimen, or what was made from one: page images)."""
+        path = self.folder / filename
         try:
             if time.time() - path.stat().st_mtime > self.max_age:
                 path.unlink(missing_ok=True)
@@ -81,17 +93,23 @@ class SpecimenCache:
         except FileNotFoundError:
             return None
 
-    def put(self, key: SpecimenKey, data: bytes) -> None:
+    def put_file(self, filename: str, data: bytes, *, keep: str) -> None:
+        """Store `filename` (whose name starts with the stem `keep`, "<brief>-…"): the brief's
+        files under other stems are older versions and go."""
         if len(data) > self.max_bytes:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        temporary = self.folder / f".{key.filename}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+        temporary = self.folder / f".{filename}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
         temporary.write_bytes(data)
-        os.replace(temporary, self.folder / key.filename)
-        self.prune(keep=key)
+        os.replace(temporary, self.folder / filename)
+        self.prune(keep=keep)
 
-    def prune(self, keep: SpecimenKey | None = None) -> None:
-        """Delete what is too old, a brief's older specimens, then the oldest beyond the budget."""
+    def prune(self, keep: str | SpecimenKey | None = None) -> None:
+        """Delete what is too old, a brief's older specimens (and what was made from them), then
+        the oldest beyond the budget."""
+        if isinstance(keep, SpecimenKey):
+            keep = keep.stem
+        brief_prefix = keep.split("-", 1)[0] + "-" if keep else None
         now = time.time()
         entries: list[tuple[float, int, Path]] = []
         for path in self.folder.iterdir():
@@ -103,7 +121,8 @@ class SpecimenCache:
                 if now - stat.st_mtime > 3600:  # left by a process that died while writing
                     path.unlink(missing_ok=True)
                 continue
-            superseded = keep is not None and path.name.startswith(f"{keep.brief_id}-") and path.name != keep.filename
+            superseded = (keep is not None and brief_prefix is not None and path.name.startswith(brief_prefix)
+                          and not path.name.startswith(f"{keep}."))
             if now - stat.st_mtime > self.max_age or superseded:
                 path.unlink(missing_ok=True)
                 continue
@@ -112,7 +131,7 @@ class SpecimenCache:
         for _mtime, size, path in sorted(entries, key=lambda e: e[0]):
             if total <= self.max_bytes:
                 break
-            if keep is not None and path.name == keep.filename:
+            if keep is not None and path.name.startswith(f"{keep}."):
                 continue
             path.unlink(missing_ok=True)
             total -= size
@@ -169,13 +188,14 @@ def render_throttle() -> RenderThrottle:
                           window_seconds=int(config["CANYUE_PREVIEW_RENDER_MINUTES"]) * 60)
 
 
-def specimen_key(brief: Any) -> SpecimenKey:
-    """The cache key of `brief`'s specimen as it stands (without rendering anything)."""
+def specimen_key(brief: Any, print_run: int) -> SpecimenKey:
+    """The cache key of `brief`'s specimen as it stands (without rendering anything), printing
+    `print_run` as its 共印 (publishing.pipeline.print_run_now: the distribution list as it is
+    now, which the brief's version does not follow when the series' default list changes)."""
     fingerprint = current_app.extensions.get("canyue.specimen-fingerprint")
     if fingerprint is None:
         fonts = current_app.config.get("CANYUE_FONTS_DIR") or Path(current_app.instance_path) / "fonts"
         fingerprint = renderer_fingerprint(Path(fonts))
         current_app.extensions["canyue.specimen-fingerprint"] = fingerprint
     series = brief.series
-    print_run = brief.print_run if brief.print_run is not None else series.default_print_run
     return SpecimenKey(brief.id, brief.version, int(print_run or 0), series.id, series.version, fingerprint)

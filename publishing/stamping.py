@@ -21,7 +21,11 @@ What the update adds
     Outlines are read once per process and kept per character.
   * new page objects (the old ones with the stamp appended to their content, the original
     content wrapped in q … Q so its graphics state cannot leak into the stamp) and new
-    resource dictionaries naming the font.
+    resource dictionaries naming the font. The stamp is marked content of the Artifact kind:
+    the master is a tagged PDF, and its structure tree does not hold the stamp;
+  * the master's XMP packet again (rendering/xmp.py), in the same object, with the copy's own
+    xmpMM:InstanceID (derived from the master's and the 份号) and canyue:copyNumber: the
+    DocumentID, dates, keywords and audit head stay the master's.
 
 Where no outline face can be found at all, the digits are set in the standard Helvetica and
 the mark keeps only ASCII (the 份号 and the recipient's directory number).
@@ -44,6 +48,8 @@ from typing import Any
 
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, read_object
+
+from rendering.xmp import CANYUE_NS, CANYUE_PREFIX, CUSTOM_PROPERTIES, copy_instance_id
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +239,8 @@ class MasterLayout:
     pages: list[_Page]
     resources: dict[tuple[int, int], dict[str, bytes]]  # indirect resource dicts, serialised entries
     fonts: dict[tuple[int, int], dict[str, bytes]]  # their font dictionaries' entries
+    metadata_ref: int | None = None  # the XMP packet's object (rendering/xmp.py), if any
+    metadata: bytes | None = None
 
     @classmethod
     def read(cls, data: bytes) -> MasterLayout:
@@ -282,7 +290,12 @@ class MasterLayout:
             pages.append(_Page(ref, entries, contents, resources_ref, inline))
         if not pages or first_box is None:
             raise ValueError("the master PDF has no pages")
+        metadata_ref, metadata = None, None
+        raw_metadata = _raw(root, "/Metadata")
+        if isinstance(raw_metadata, IndirectObject):
+            metadata_ref, metadata = raw_metadata.idnum, objects.get(raw_metadata).get_data()
         return cls(
+            metadata_ref=metadata_ref, metadata=metadata,
             data=data, size=int(trailer["/Size"]), startxref=startxref,
             root=_serialise(trailer.raw_get("/Root")),
             info=_serialise(trailer.raw_get("/Info")) if "/Info" in trailer else None,
@@ -389,6 +402,7 @@ class Stamper:
         self.layout = MasterLayout.read(master)
         self.font = outline_font
         self._tail = b"" if master.endswith(b"\n") else b"\n"
+        self._xmp = _copy_xmp_template(self.layout.metadata)
 
     # -- the text of the stamp --------------------------------------------------------------
 
@@ -452,21 +466,31 @@ class Stamper:
                 inline = {k: v for k, v in page.resources_inline.items() if k != "/Font"}
                 entries.append(("/Resources", _dict([*inline.items(), ("/Font", _dict(fonts.items()))])))
             objects.append((page.ref[0], _dict(entries)))
+        if self._xmp is not None and self.layout.metadata_ref is not None:
+            # The master's XMP packet again, with this copy's InstanceID and 份号 (same object).
+            master_instance, template = self._xmp
+            packet = (template.replace(b"@@INSTANCE@@", copy_instance_id(master_instance, serial).encode())
+                      .replace(b"@@SERIAL@@", serial.encode()))
+            objects.append((self.layout.metadata_ref,
+                            _stream([("/Type", "/Metadata"), ("/Subtype", "/XML")], packet, compress=False)))
         return self._append(objects, next_id, serial)
 
     def _number_ops(self, serial: str, chars: _FontChars | None) -> bytes:
         baseline = self.number_baseline()
         text = chars.code(serial) if chars else f"({serial})".encode("ascii")
-        return (f"0 g BT /{FONT_NAME} {NUMBER_SIZE:g} Tf 1 0 0 1 {TEXT_LEFT:.3f} {baseline:.3f} Tm ".encode()
-                + text + b" Tj ET\n")
+        # Marked as an artifact: the master's structure tree (tagged PDF) does not hold it.
+        return (f"/Artifact BMC 0 g BT /{FONT_NAME} {NUMBER_SIZE:g} Tf 1 0 0 1 {TEXT_LEFT:.3f} {baseline:.3f} Tm "
+                .encode()
+                + text + b" Tj ET EMC\n")
 
     def _mark_ops(self, mark: str, chars: _FontChars | None) -> bytes:
         if not mark:
             return b""
         start = (self.layout.height - self._width(mark, MARK_SIZE)) / 2
         text = chars.code(mark) if chars else f"({mark})".encode("ascii")
-        return (f"q {MARK_GREY:g} g BT /{FONT_NAME} {MARK_SIZE:g} Tf 0 1 -1 0 {MARK_X:.3f} {start:.3f} Tm ".encode()
-                + text + b" Tj ET Q\n")
+        return (f"/Artifact BMC q {MARK_GREY:g} g BT /{FONT_NAME} {MARK_SIZE:g} Tf 0 1 -1 0 {MARK_X:.3f} {start:.3f} Tm "
+                .encode()
+                + text + b" Tj ET Q EMC\n")
 
     def _font_objects(self, text: str, new: Any) -> tuple[int, _FontChars | None]:
         if self.font is None:
@@ -547,6 +571,25 @@ class Stamper:
             out += b"trailer\n" + _dict(trailer) + b"\n"
         out += f"startxref\n{xref_at}\n%%EOF\n".encode()
         return bytes(out)
+
+
+_INSTANCE = re.compile(rb"<xmpMM:InstanceID>([^<]*)</xmpMM:InstanceID>")
+
+
+def _copy_xmp_template(packet: bytes | None) -> tuple[str, bytes] | None:
+    """(the master's InstanceID, its packet with @@INSTANCE@@ and @@SERIAL@@ to fill in per copy),
+    or None for a packet not written by rendering/xmp.py (left as it is)."""
+    if not packet:
+        return None
+    found = _INSTANCE.search(packet)
+    if found is None or b"<rdf:RDF" not in packet:
+        return None
+    template = packet[:found.start()] + b"<xmpMM:InstanceID>@@INSTANCE@@</xmpMM:InstanceID>" + packet[found.end():]
+    copy = (f'\n<rdf:Description rdf:about="" xmlns:{CANYUE_PREFIX}="{CANYUE_NS}">'
+            f"<{CANYUE_PREFIX}:{CUSTOM_PROPERTIES['canyue-copy'][0]}>@@SERIAL@@"
+            f"</{CANYUE_PREFIX}:{CUSTOM_PROPERTIES['canyue-copy'][0]}></rdf:Description>").encode()
+    end = template.index(b">", template.index(b"<rdf:RDF")) + 1
+    return found.group(1).decode(), template[:end] + copy + template[end:]
 
 
 @functools.lru_cache(maxsize=4096)

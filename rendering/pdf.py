@@ -1,4 +1,4 @@
-"""The printed brief as a PDF/A-3b file (WeasyPrint), from the template the preview uses.
+"""The printed brief as a tagged PDF/A-3u file (WeasyPrint), from the template the preview uses.
 
 One `PdfRenderer` per process holds what is costly to build: WeasyPrint's FontConfiguration
 (fontconfig and Pango font caches), the parsed stylesheets, a Jinja environment of its own
@@ -57,6 +57,7 @@ from weasyprint.urls import URLFetcherResponse
 from rendering.fonts import FontSetup, embed_compact_fonts_as_cff, install_compact_subsetting
 from rendering.markdown import BODY_CLASSES, BODY_TAGS
 from rendering.printing import PrintedIssue
+from rendering.xmp import DocumentIdentity, write_metadata
 
 __all__ = [
     "CanyueUrlFetcher",
@@ -72,7 +73,10 @@ TEMPLATES_DIR = ROOT / "templates"
 STATIC_DIR = ROOT / "static"
 PRINT_CSS = STATIC_DIR / "print.css"
 
-PDF_VARIANT = "pdf/a-3b"
+# PDF/A-3u: every font carries a ToUnicode map, so all text maps to Unicode (tests check each
+# font); tagged (a structure tree, /Lang) for screen readers. Not 3a: see README "The archival PDF".
+PDF_VARIANT = "pdf/a-3u"
+PDF_CONFORMANCE = "U"
 
 
 @dataclass(frozen=True)
@@ -408,7 +412,7 @@ def pdf_subject(issue: PrintedIssue) -> str:
 
 
 class PdfRenderer:
-    """Renders PrintedIssue objects to PDF/A-3b. Make one per process and reuse it; it renders
+    """Renders PrintedIssue objects to PDF/A-3u. Make one per process and reuse it; it renders
     one document at a time (WeasyPrint's font configuration is not made for threads)."""
 
     def __init__(self, fonts_dir: Path | None = None, font_roles: Mapping[str, str] | None = None) -> None:
@@ -457,8 +461,12 @@ class PdfRenderer:
         *,
         attachments: Sequence[PdfAttachment] = (),
         extra_metadata: Mapping[str, str] | None = None,
+        identity: DocumentIdentity | None = None,
     ) -> RenderedPdf:
+        """The issue as a PDF. `identity`: its XMP DocumentID, InstanceID and dates
+        (rendering/xmp.py); a fresh one when not given."""
         info = self._info_entries(extra_metadata or {})
+        identity = identity or DocumentIdentity.new()
         html = self.html(issue)
         pdf_attachments = [_BytesAttachment(a) for a in attachments]
         document_pages: list[int] = []
@@ -471,8 +479,9 @@ class PdfRenderer:
                 pdf.catalog["AF"] = pydyf.Array(unique)
             for key, value in info.items():
                 pdf.info[key] = pydyf.String(value)
+            write_metadata(pdf, document.metadata, identity, info, PDF_CONFORMANCE)
 
-        options = {"pdf_variant": PDF_VARIANT, "attachments": pdf_attachments}
+        options = {"pdf_variant": PDF_VARIANT, "pdf_tags": True, "attachments": pdf_attachments}
         with self._lock:
             data = self._write(html, options, finisher)
         return RenderedPdf(data=data, pages=document_pages[0])

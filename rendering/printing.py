@@ -192,13 +192,17 @@ class PrintedIssue:
         return title_lines(self.title)
 
 
-def printed_issue_from_brief(brief: Any, *, specimen: bool, copy_number: str | None = None) -> PrintedIssue:
+def printed_issue_from_brief(brief: Any, *, specimen: bool, copy_number: str | None = None,
+                             print_run: int | None = None) -> PrintedIssue:
     """The printed page of ``brief`` (a Brief, duck-typed, with its ``series``).
 
-    Before publication the brief has no 共印 count: the series' default print run stands in.
+    ``print_run`` is the 共印 to print; the previews pass the number publishing would print now
+    (publishing.pipeline.print_run_now). Without it, the brief's own (set by publishing), else
+    the series' default print run.
     """
     series = brief.series
-    print_run = brief.print_run if brief.print_run is not None else series.default_print_run
+    if print_run is None:
+        print_run = brief.print_run if brief.print_run is not None else series.default_print_run
     return PrintedIssue(
         series_name=series.name,
         hosts=list(series.host_list),

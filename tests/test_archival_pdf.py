@@ -202,3 +202,186 @@ def test_export_writes_a_file_that_reads_back(app, make_brief):
     brief = fetch(app, brief_id)
     assert exported.content() == {**brief.content(), "body": brief.body.strip("\n")}
     assert (exported.meta["issue"], exported.meta["total"], exported.meta["copies"]) == (1, 31, 30)
+
+
+# --- Archival metadata (issue 10): dates, identifiers, the audit head in XMP, tags ----------------
+
+XMP_NS = {
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "dc": "http://purl.org/dc/elements/1.1/",
+    "xmp": "http://ns.adobe.com/xap/1.0/", "xmpMM": "http://ns.adobe.com/xap/1.0/mm/",
+    "pdf": "http://ns.adobe.com/pdf/1.3/", "pdfaid": "http://www.aiim.org/pdfa/ns/id/",
+    "pdfaExtension": "http://www.aiim.org/pdfa/ns/extension/", "pdfaSchema": "http://www.aiim.org/pdfa/ns/schema#",
+    "pdfaProperty": "http://www.aiim.org/pdfa/ns/property#",
+}
+
+
+def xmp_of(data: bytes):
+    """The catalog's XMP packet, parsed as XML (it must parse), and the raw packet."""
+    import xml.etree.ElementTree as ET
+
+    from rendering.xmp import CANYUE_NS
+
+    reader = PdfReader(io.BytesIO(data))
+    metadata = reader.trailer["/Root"]["/Metadata"].get_object()
+    assert metadata["/Type"] == "/Metadata" and metadata["/Subtype"] == "/XML"
+    packet = metadata.get_data()
+    root = ET.fromstring(packet)
+    namespaces = {**XMP_NS, "canyue": CANYUE_NS}
+
+    def one(path):
+        found = root.findall(f".//{path}", namespaces)
+        assert len(found) == 1, (path, len(found))
+        return found[0].text
+
+    def items(path):
+        return [li.text for li in root.findall(f".//{path}//rdf:li", namespaces)]
+
+    return reader, root, namespaces, one, items
+
+
+def pdf_instant(value: str):
+    from datetime import UTC, datetime
+
+    return datetime.strptime(value, "D:%Y%m%d%H%M%SZ").replace(tzinfo=UTC)
+
+
+def xmp_instant(value: str):
+    from datetime import UTC, datetime
+
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def fonts_of(reader):
+    """Every font any page uses: (name, font dictionary)."""
+    found = {}
+    for page in reader.pages:
+        for name, font in (page["/Resources"].get("/Font") or {}).items():
+            found[(name, font.indirect_reference.idnum if font.indirect_reference else id(font))] = font.get_object()
+    return list(found.values())
+
+
+def test_the_archival_pdf_carries_its_dates_identifiers_and_audit_head_in_xmp(app, make_brief):
+    from rendering.xmp import CANYUE_NS, issue_document_id
+
+    brief_id = make_brief(State.PUBLISHED, issue_date=date(2026, 3, 2), keywords=["低空经济", "通用航空"])
+    data = (FILES_DIR / master(app, brief_id).path).read_bytes()
+    reader, root, ns, one, items = xmp_of(data)
+    info = reader.metadata
+    brief = fetch(app, brief_id)
+    with app.app_context():
+        publication = db.session.scalar(select(AuditEvent).where(AuditEvent.brief_id == brief_id,
+                                                                 AuditEvent.action == "publish"))
+        series_name = db.session.get(Brief, brief_id).series.name
+    # PDF/A-3u, claimed in the identification schema.
+    assert one("pdfaid:part") == "3" and one("pdfaid:conformance") == "U"
+    # Dates: in both places, the same instants; created at publication.
+    created, modified = pdf_instant(info["/CreationDate"]), pdf_instant(info["/ModDate"])
+    assert xmp_instant(one("xmp:CreateDate")) == created and xmp_instant(one("xmp:ModifyDate")) == modified
+    assert xmp_instant(one("xmp:MetadataDate")) == modified >= created
+    assert created == brief.published_at.replace(microsecond=0)
+    # The issue's DocumentID, and this rendition's InstanceID.
+    assert one("xmpMM:DocumentID") == issue_document_id("Z001", series_name, "regular", 31)
+    assert one("xmpMM:InstanceID").startswith("uuid:") and one("xmpMM:InstanceID") != one("xmpMM:DocumentID")
+    # The audit head: in the information dictionary and in XMP, the head the publish event links to.
+    assert one("canyue:auditHead") == info["/canyue-audit-head"] == publication.prev_hash
+    # … through a declared extension schema: every canyue: property used is described, as Text.
+    schema = root.find(".//pdfaExtension:schemas/rdf:Bag/rdf:li", ns)
+    assert schema.find("pdfaSchema:namespaceURI", ns).text == CANYUE_NS
+    assert schema.find("pdfaSchema:prefix", ns).text == "canyue"
+    declared = {p.find("pdfaProperty:name", ns).text: p for p in schema.findall(".//pdfaSchema:property/rdf:Seq/rdf:li", ns)}
+    used = {el.tag.split("}")[1] for el in root.iter() if el.tag.startswith(f"{{{CANYUE_NS}}}")}
+    assert used == {"auditHead"} and used <= set(declared)
+    for prop in declared.values():
+        assert prop.find("pdfaProperty:valueType", ns).text == "Text"
+        assert prop.find("pdfaProperty:category", ns).text in ("internal", "external")
+        assert prop.find("pdfaProperty:description", ns).text
+    # The information dictionary and XMP agree (PDF/A 6.6).
+    assert items("dc:title") == [info.title] and items("dc:creator") == [info.author]
+    assert items("dc:description") == [info.subject]
+    assert items("dc:subject") == ["低空经济", "通用航空"] and one("pdf:Keywords") == info["/Keywords"] == "低空经济, 通用航空"
+    assert one("pdf:Producer") == info["/Producer"] and one("xmp:CreatorTool") == info["/Creator"]
+    assert "/Filter" not in reader.trailer["/Root"]["/Metadata"].get_object()  # readable without a PDF parser
+
+
+def test_the_archival_pdf_is_tagged_and_all_its_text_maps_to_unicode(app, make_brief):
+    brief_id = make_brief(State.PUBLISHED, issue_date=date(2026, 3, 2))
+    reader = PdfReader(FILES_DIR / master(app, brief_id).path)
+    catalog = reader.trailer["/Root"]
+    assert catalog["/Lang"] == "zh-CN" and bool(catalog["/MarkInfo"]["/Marked"])
+    tree = catalog["/StructTreeRoot"]
+    document = tree["/K"][0].get_object()
+    assert document["/S"] == "/Document" and "/ParentTree" in tree
+
+    kinds = []
+
+    def walk(element):
+        element = element.get_object()
+        if not hasattr(element, "get") or "/S" not in element:
+            return
+        kinds.append(element["/S"])
+        kids = element.get("/K")
+        for kid in kids if isinstance(kids, list) else [kids] if kids is not None else []:
+            walk(kid)
+
+    walk(document)
+    # The masthead and the title as headings, the body as paragraphs.
+    assert "/H1" in kinds and "/H2" in kinds and kinds.count("/P") >= 3
+    assert all("/StructParents" in page for page in reader.pages)
+    # PDF/A-3u: every font carries a ToUnicode map.
+    fonts = fonts_of(reader)
+    assert fonts and all("/ToUnicode" in font for font in fonts), [f.get("/BaseFont") for f in fonts]
+
+
+def test_numbered_copies_keep_the_metadata_with_their_own_instance(app, make_brief):
+    from tests.test_distribution import stored
+
+    brief_id = make_brief(State.PUBLISHED, issue_date=date(2026, 3, 2), keywords=["低空经济"])
+    master_data = (FILES_DIR / master(app, brief_id).path).read_bytes()
+    _r, _root, _ns, master_one, _items = xmp_of(master_data)
+    instances = set()
+    copies = stored(app, brief_id, "copy")
+    assert len(copies) == 30
+    for number, row in enumerate(copies[:3], start=1):
+        data = (FILES_DIR / row.path).read_bytes()
+        reader, root, ns, one, items = xmp_of(data)
+        # The same document, dates, keywords and audit head; its own instance and 份号.
+        for path in ("xmpMM:DocumentID", "xmp:CreateDate", "xmp:ModifyDate", "canyue:auditHead", "pdfaid:conformance"):
+            assert one(path) == master_one(path), path
+        assert items("dc:subject") == ["低空经济"]
+        assert one("canyue:copyNumber") == f"{number:06d}"
+        instances.add(one("xmpMM:InstanceID"))
+        assert reader.metadata["/CreationDate"] == PdfReader(io.BytesIO(master_data)).metadata["/CreationDate"]
+        assert reader.trailer["/Root"]["/StructTreeRoot"] is not None and reader.trailer["/Root"]["/Lang"] == "zh-CN"
+        assert all("/ToUnicode" in font for font in fonts_of(reader))
+        # The stamp is an artifact, outside the structure tree.
+        stamp = reader.pages[0]["/Contents"][-1].get_object().get_data()
+        assert stamp.startswith(b"Q\n/Artifact BMC") and stamp.count(b"BMC") == stamp.count(b"EMC") == 2
+    assert len(instances) == 3 and master_one("xmpMM:InstanceID") not in instances
+
+
+def test_a_new_rendition_keeps_the_document_id(app, make_brief):
+    brief_id = make_brief(State.PUBLISHED)
+    old = master(app, brief_id)
+    _r, _root, _ns, old_one, _items = xmp_of((FILES_DIR / old.path).read_bytes())
+    with app.app_context():
+        db.session.execute(delete(StoredFile))
+        db.session.commit()
+    (FILES_DIR / old.path).unlink()
+    assert app.test_cli_runner().invoke(args=["brief", "backfill-pdfs"]).exit_code == 0
+    _r, _root, _ns, new_one, _items = xmp_of((FILES_DIR / master(app, brief_id).path).read_bytes())
+    assert new_one("xmpMM:DocumentID") == old_one("xmpMM:DocumentID")
+    assert new_one("xmpMM:InstanceID") != old_one("xmpMM:InstanceID")
+    assert new_one("xmp:CreateDate") == old_one("xmp:CreateDate")  # created at publication, whenever rendered
+
+
+def test_brief_render_keeps_the_keywords(app, tmp_path):
+    source = Path(__file__).resolve().parent.parent / "demo" / "briefs" / "data-elements.md"
+    brief = parse_brief_file(source.read_text(encoding="utf-8"))
+    keywords = brief.content()["keywords"]
+    assert keywords
+    out = tmp_path / "out.pdf"
+    result = app.test_cli_runner().invoke(args=["brief", "render", str(source), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    reader, _root, _ns, one, items = xmp_of(out.read_bytes())
+    assert items("dc:subject") == keywords
+    assert reader.metadata["/Keywords"] == one("pdf:Keywords") == ", ".join(keywords)

@@ -434,3 +434,20 @@ def test_only_the_anchors_of_the_snapshot_are_kept(tmp_path):
     kept, count, _, note = anchor_lines(log, 100)
     assert count == 2 and "line 3" in note
     assert anchor_lines(tmp_path / "none.log", 5) == (b"", 0, set(), None)
+
+
+def test_a_backup_cut_between_two_members_is_truncated(app, make_brief, tmp_path):
+    """tarfile reads a file that stops right after a member (or inside its padding) as a whole
+    archive; the missing end-of-archive marker says it was cut."""
+    make_brief(State.PUBLISHED)
+    backup = tmp_path / "b.tar"
+    assert cli(app, "backup", "create", "-o", backup)[0] == 0
+    data = backup.read_bytes()
+    with tarfile.open(backup) as tar:
+        members = tar.getmembers()
+    middle = members[len(members) // 2]
+    end = middle.offset_data + -(-middle.size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
+    for cut in (end, end - 1 if middle.size % tarfile.BLOCKSIZE else end):
+        (tmp_path / "cut.tar").write_bytes(data[:cut])
+        code, output = cli(app, "backup", "verify", tmp_path / "cut.tar")
+        assert code == 1 and "is damaged or truncated" in output, output

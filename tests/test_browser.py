@@ -214,12 +214,15 @@ def walk_the_lifecycle(app: Flask, base: str, browser: Any, shots: Any, series_i
         drafter.click(f".actions a[href='/briefs/{brief_id}/preview']")
     preview = popup.value
     preview.wait_for_load_state()
-    expect(preview.locator("h1.masthead")).to_have_text("领导参阅")
-    expect(preview.locator(".special-report")).to_have_text("本期专报：王建国书记、李明代市长")
-    expect(preview.locator("h2.title")).to_have_text(TITLE)
-    expect(preview.locator(".body")).to_contain_text("一、发展态势")
-    expect(preview.locator(".body strong")).to_have_text("1、加强顶层设计。")
-    expect(preview.locator(".specimen-mark")).to_have_text("样稿")
+    # The specimen's own page, its text laid over the image (tests/test_preview_browser.py).
+    expect(preview.locator("figure.preview-page")).to_have_count(1)
+    text = preview.locator("figure.preview-page svg.preview-text")
+    expect(text).to_contain_text("领 导 参 阅")
+    expect(text).to_contain_text("本期专报：王建国书记、李明代市长")
+    expect(text).to_contain_text(TITLE)
+    expect(text).to_contain_text("一、发展态势")
+    expect(text).to_contain_text("1、加强顶层设计。")
+    expect(preview.locator("figure.preview-page figcaption")).to_contain_text("样稿")
     shots(preview, "drafter-preview")
     preview.close()
 

@@ -58,7 +58,7 @@ def world(app, people, series_id, make_brief, clerk):
         entry_id = db.session.scalar(select(DistributionEntry.id).where(DistributionEntry.brief_id == draft))
     return {"brief_id": draft, "signed": signed, "published": published, "copy_id": copy_id,
             "entry_id": entry_id, "recipient_id": recipient_id, "series_id": series_id,
-            "user_id": people["drafter2"], "link_id": 1}
+            "user_id": people["drafter2"], "link_id": 1, "number": 1}
 
 
 def int_parts(rule) -> list[str]:

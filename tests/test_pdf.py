@@ -731,7 +731,7 @@ def test_font_roles_argument_overrides(tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_pdfa_3b_with_metadata(renderer):
+def test_pdfa_3u_with_metadata(renderer):
     data = renderer.render(
         make_issue(), extra_metadata={"canyue-audit-head": "ab12" * 16, "canyue-note": "样稿"}
     ).data
@@ -739,7 +739,7 @@ def test_pdfa_3b_with_metadata(renderer):
     xmp = reader.xmp_metadata
     assert xmp is not None
     root = xmp.rdf_root.toxml()
-    assert 'pdfaid:part="3"' in root and 'pdfaid:conformance="B"' in root
+    assert "<pdfaid:part>3</pdfaid:part>" in root and "<pdfaid:conformance>U</pdfaid:conformance>" in root
     info = reader.metadata
     assert info.title == "关于我市加紧研究布局“元宇宙”产业发展的分析建议"
     assert info.author == "苏州太湖智库"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -19,8 +20,9 @@ from forms.base import refusal
 from forms.brief import ActionForm, BriefForm, DiffForm, EditBriefForm, NewBriefForm, PublishForm, version_of
 from i18n import translate
 from models import AuditEvent, Brief, Correction, Revision, Series, StoredFile
-from publishing.pipeline import PublishError, default_issue_date, publish
-from publishing.previews import render_throttle, specimen_cache, specimen_key
+from publishing.pageimages import page_png, page_texts, texts_from_json, texts_to_json
+from publishing.pipeline import PublishError, default_issue_date, print_run_now, publish
+from publishing.previews import SpecimenKey, render_throttle, specimen_cache, specimen_key
 from publishing.services import file_store, pdf_renderer
 from publishing.storage import FixityError
 from rendering.diff import diff_fields
@@ -379,13 +381,93 @@ def publish_form(brief_id: int) -> Response | tuple[str, int] | str:
     return render_template("briefs/publish.html", brief=brief, form=form, error=error), status
 
 
+@dataclass(frozen=True)
+class _PreviewSource:
+    """What the preview shows: the specimen (样稿) as it would print now, or, once published,
+    the archival master itself. `token` names it and everything made from it in the cache."""
+
+    token: str
+    specimen: bool
+    print_run: int
+    key: SpecimenKey | None = None
+
+
+def _preview_source(brief: Brief) -> _PreviewSource:
+    if brief.state in (State.PUBLISHED, State.ARCHIVED) and brief.master is not None:
+        return _PreviewSource(f"{brief.id}-master-{brief.master.sha256[:20]}", False,
+                              print_run_now(db.session, brief))
+    key = specimen_key(brief, print_run_now(db.session, brief))
+    return _PreviewSource(key.stem, True, key.print_run, key)
+
+
+def _source_pdf(brief: Brief, source: _PreviewSource) -> bytes:
+    """The PDF behind `source`: the stored master (fixity checked), else the cached specimen,
+    else a new render, which counts against the user's allowance (publishing/previews.py)."""
+    if source.key is None:
+        stored = brief.master
+        assert stored is not None
+        try:
+            return file_store().read_verified(stored.path, stored.sha256)
+        except FixityError as error:
+            log.error("brief %s: stored PDF %s failed its fixity check: %s", brief.id, stored.path, error)
+            abort(error_page(409, _("The stored PDF no longer matches the fingerprint recorded when it was "
+                                    "published, so it is not served. Please tell the archivist.")))
+    cache = specimen_cache()
+    data = cache.get(source.key)
+    if data is None:
+        wait = render_throttle().take(current_user.id)
+        if wait is not None:
+            config = current_app.config
+            response = error_page(429, _(
+                "You have had %(count)d new specimen PDFs made in the last %(minutes)d minutes, the most allowed. "
+                "Please try again in %(wait)d minutes; a specimen already made opens at once.",
+                count=config["CANYUE_PREVIEW_RENDERS"], minutes=config["CANYUE_PREVIEW_RENDER_MINUTES"],
+                wait=max(1, round(wait / 60))))
+            response.headers["Retry-After"] = str(int(wait) + 1)
+            abort(response)
+        issue = printed_issue_from_brief(brief, specimen=True, print_run=source.print_run)
+        data = pdf_renderer().render(issue).data
+        cache.put(source.key, data)
+    return data
+
+
 @bp.get("/briefs/<int:brief_id>/preview")
 def preview(brief_id: int) -> str:
+    """The issue page by page exactly as it will print: the pages of the specimen (or, once
+    published, of the archival master) as images, each with its text laid over it
+    (publishing/pageimages.py)."""
     brief = get_brief(brief_id)
-    issue = printed_issue_from_brief(brief, specimen=brief.state not in (State.PUBLISHED, State.ARCHIVED))
-    return render_template(
-        "print/issue.html", issue=issue, stylesheet_url=url_for("static", filename="print.css")
-    )
+    source = _preview_source(brief)
+    cache = specimen_cache()
+    cached = cache.get_file(f"{source.token}.pages.json")
+    if cached is not None:
+        pages = texts_from_json(cached)
+    else:
+        pages = page_texts(_source_pdf(brief, source))
+        cache.put_file(f"{source.token}.pages.json", texts_to_json(pages), keep=source.token)
+    return render_template("briefs/preview.html", brief=brief, pages=pages, source=source)
+
+
+@bp.get("/briefs/<int:brief_id>/preview/<token>/page-<int:number>.png")
+def preview_page(brief_id: int, token: str, number: int) -> Response:
+    """One page of the preview as an image. `token` names the version the page was shown for:
+    once the brief or its list changes, the old page is gone (404) and the preview is reloaded."""
+    brief = get_brief(brief_id)  # first: the cache grants no permission
+    source = _preview_source(brief)
+    if token != source.token or not 1 <= number <= MAX_PAGE:
+        abort(404)
+    cache = specimen_cache()
+    name = f"{source.token}.p{number}.png"
+    data = cache.get_file(name)
+    if data is None:
+        try:
+            data = page_png(_source_pdf(brief, source), number)
+        except IndexError:
+            abort(404)
+        cache.put_file(name, data, keep=source.token)
+    response = Response(data, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _pdf_response(data: bytes, filename: str) -> Response:
@@ -426,25 +508,12 @@ def master_pdf(brief_id: int) -> Response:
 
 @bp.get("/briefs/<int:brief_id>/preview.pdf")
 def preview_pdf(brief_id: int) -> Response:
-    """A specimen PDF (样稿) of the brief as it stands: rendered on demand and kept for a while
-    (publishing/previews.py). Only a render counts against the user's allowance."""
+    """A specimen PDF (样稿) of the brief as it stands, printing the 共印 its distribution list
+    makes now: rendered on demand and kept for a while (publishing/previews.py). Only a
+    render counts against the user's allowance."""
     brief = get_brief(brief_id)  # first: the cache grants no permission
-    key = specimen_key(brief)
-    cache = specimen_cache()
-    data = cache.get(key)
-    if data is None:
-        wait = render_throttle().take(current_user.id)
-        if wait is not None:
-            config = current_app.config
-            response = error_page(429, _(
-                "You have had %(count)d new specimen PDFs made in the last %(minutes)d minutes, the most allowed. "
-                "Please try again in %(wait)d minutes; a specimen already made opens at once.",
-                count=config["CANYUE_PREVIEW_RENDERS"], minutes=config["CANYUE_PREVIEW_RENDER_MINUTES"],
-                wait=max(1, round(wait / 60))))
-            response.headers["Retry-After"] = str(int(wait) + 1)
-            abort(response)
-        data = pdf_renderer().render(printed_issue_from_brief(brief, specimen=True)).data
-        cache.put(key, data)
+    key = specimen_key(brief, print_run_now(db.session, brief))
+    data = _source_pdf(brief, _PreviewSource(key.stem, True, key.print_run, key))
     return _pdf_response(data, _file_name(brief, "-样稿"))
 
 
