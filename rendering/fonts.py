@@ -106,10 +106,10 @@ def css_family(name: str) -> str:
 
 _ROLE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("title", re.compile(r"小标宋|xiao\s*biao\s*song|\bxbs\b", re.I)),
-    ("fangsong", re.compile(r"仿宋|fang\s*song", re.I)),
-    ("kai", re.compile(r"楷|kai\s*ti|\bkai\b|ukai|gkai", re.I)),
-    ("hei", re.compile(r"(?<!雅)黑|sim\s*hei|\bhei(ti)?\b|stheiti", re.I)),
-    ("song", re.compile(r"宋|sim\s*sun|song\s*ti|\bsong\b|stsong", re.I)),
+    ("fangsong", re.compile(r"仿宋|fang\s*song|fandol\s*fang", re.I)),
+    ("kai", re.compile(r"楷|kai\s*ti|\bkai\b|ukai|gkai|fandol\s*kai", re.I)),
+    ("hei", re.compile(r"(?<!雅)黑|sim\s*hei|\bhei(ti)?\b|stheiti|fandol\s*hei", re.I)),
+    ("song", re.compile(r"宋|sim\s*sun|song\s*ti|\bsong\b|stsong|fandol\s*song", re.I)),
 )
 
 

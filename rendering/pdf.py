@@ -56,6 +56,7 @@ from weasyprint.urls import URLFetcherResponse
 
 from rendering.fonts import FontSetup, embed_compact_fonts_as_cff, install_compact_subsetting
 from rendering.markdown import BODY_CLASSES, BODY_TAGS
+from rendering import typesetting
 from rendering.printing import PrintedIssue
 
 __all__ = [
@@ -166,7 +167,7 @@ def _parse_data_uri(url: str) -> tuple[str, bytes]:
 # Inter-character justification for Chinese lines (WeasyPrint 70)
 # ---------------------------------------------------------------------------------------------
 
-_justify_cjk: contextvars.ContextVar[bool] = contextvars.ContextVar("canyue_justify_cjk", default=False)
+_justify_cjk = typesetting.active  # set while a PdfRenderer renders
 
 # Spare width larger than this per gap is left at the line end (a line broken before a long
 # unbreakable Latin word): wider gaps would read as spaces, in print and to text extraction.
@@ -413,6 +414,7 @@ class PdfRenderer:
 
     def __init__(self, fonts_dir: Path | None = None, font_roles: Mapping[str, str] | None = None) -> None:
         _install_justification()
+        typesetting.install_synthetic_bold()
         _install_faster_compression()
         install_compact_subsetting()
 
