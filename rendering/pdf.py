@@ -173,7 +173,7 @@ _justify_cjk = typesetting.active  # set while a PdfRenderer renders
 # unbreakable Latin word): wider gaps would read as spaces, in print and to text extraction.
 MAX_GAP_EM = 0.25
 
-_IGNORABLE = frozenset("\u200c\u200d\u2060\ufeff")
+_IGNORABLE = frozenset("\u200b\u200c\u200d\u2060\ufeff")
 
 # Han, kana, Hangul, CJK and full-width punctuation: a line holding any is justified
 # between characters.
@@ -185,7 +185,7 @@ _CJK = re.compile(
 
 # Characters that may not be units of their own (combining marks, joiners, selectors).
 _MAYBE_NOT_UNIT = re.compile("[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a\u064b-\u065f"
-                             "\u0900-\u0dff\u1ab0-\u1aff\u1dc0-\u1dff\u200c\u200d\u2060\u20d0-\u20ff"
+                             "\u0900-\u0dff\u1ab0-\u1aff\u1dc0-\u1dff\u200b\u200c\u200d\u2060\u20d0-\u20ff"
                              "\u3099\u309a\ufe00-\ufe0f\ufe20-\ufe2f\ufeff\U000e0100-\U000e01ef]")
 
 
@@ -288,6 +288,8 @@ def _install_justification() -> None:
 
     def set_text(self: Any, text: str, justify: bool = False) -> None:
         original_set_text(self, text, justify)
+        if _justify_cjk.get():
+            typesetting.compress_punctuation(self)
         spacing = getattr(self, "canyue_spacing", 0.0)
         if not (justify and spacing and self.text):
             return
@@ -362,6 +364,16 @@ _body_cleaner = nh3.Cleaner(
 _METADATA_KEY = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,62}")
 _RESERVED_KEYS = {"Title", "Author", "Subject", "Keywords", "Creator", "Producer", "CreationDate",
                   "ModDate", "Trapped"}
+
+
+_TAG = re.compile(r"(<[^>]*>)")
+
+
+def _quote_breaks_in_text(html: str) -> str:
+    """typesetting.quote_breaks on the text between the tags of cleaned HTML (no character
+    it inserts or looks at is markup)."""
+    parts = _TAG.split(html)
+    return "".join(part if i % 2 else typesetting.quote_breaks(part) for i, part in enumerate(parts))
 
 
 def _find(box: Any, predicate: Any) -> Any:
@@ -442,7 +454,7 @@ class PdfRenderer:
     def html(self, issue: PrintedIssue) -> str:
         """The page as HTML, as the PDF is made from it (no stylesheet link: the renderer
         applies print.css itself)."""
-        body = Markup(_body_cleaner.clean(str(issue.body_html)))
+        body = Markup(_quote_breaks_in_text(_body_cleaner.clean(str(issue.body_html))))
         pdf = {
             "subject": pdf_subject(issue),
             "keywords": ", ".join(k.replace(",", "，") for k in issue.keywords),

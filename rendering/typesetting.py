@@ -107,3 +107,87 @@ def install_synthetic_bold() -> None:
     pdf_stream.Stream.add_font = add_font
     draw.draw_text = draw_text
     _bold_installed = True
+
+
+# ---------------------------------------------------------------------------------------------
+# Punctuation: compression of consecutive marks, break opportunities around quotation marks
+# ---------------------------------------------------------------------------------------------
+
+# Full-width marks whose glyph sits in one half of the em (CLREQ 3.1.6, JIS X 4051 3.1.2):
+# closing marks (and 、，。；： in simplified Chinese) in the left half, opening marks in the
+# right half. ？ and ！ stand in the middle: never compressed.
+CLOSING = frozenset("，。、；：”’）》」』】〕〉〗")
+OPENING = frozenset("“‘（《「『【〔〈〖")
+PUNCTUATION = CLOSING | OPENING | frozenset("？！")
+
+ZWSP = "\u200b"
+
+# The OpenType feature that sets a full-width mark on a half em, its blank half removed
+# (FandolFang, FandolKai, Noto CJK and the official faces have it).
+_HALF_WIDTH = b"halt 1"
+
+
+def compressed_marks(text: str) -> list[int]:
+    """Indexes of the marks in text that lose their blank half: the first of two consecutive
+    marks (，“ ”， 。” ）、 “《 …), after CLREQ: a closing mark before any mark, an opening mark
+    before another opening mark."""
+    marks = []
+    for i in range(len(text) - 1):
+        first, j = text[i], i + 1
+        if first not in CLOSING and first not in OPENING:
+            continue
+        while j < len(text) and text[j] == ZWSP:  # a break opportunity (quote_breaks)
+            j += 1
+        second = text[j] if j < len(text) else ""
+        if (first in CLOSING and second in PUNCTUATION) or (first in OPENING and second in OPENING):
+            marks.append(i)
+    return marks
+
+
+def compress_punctuation(layout: Any) -> None:
+    """Set each compressed mark of a Pango layout's text on half an em (the `halt` feature
+    on that character only), before Pango breaks the lines, so the line breaking counts the
+    saved width."""
+    from weasyprint.text.ffi import ffi, pango
+
+    text = layout.text
+    marks = compressed_marks(text) if text else []
+    if not marks:
+        return
+    attr_list = pango.pango_layout_get_attributes(layout.layout)
+    if attr_list == ffi.NULL:
+        attr_list = ffi.gc(pango.pango_attr_list_new(), pango.pango_attr_list_unref)
+    offset, position = 0, 0
+    for index in marks:
+        offset += len(text[position:index].encode())
+        position = index
+        attr = pango.pango_attr_font_features_new(_HALF_WIDTH)
+        attr.start_index, attr.end_index = offset, offset + len(text[index].encode())
+        pango.pango_attr_list_insert(attr_list, attr)
+    pango.pango_layout_set_attributes(layout.layout, attr_list)
+
+
+_NO_BREAK_BEFORE = CLOSING | frozenset("？！…—·" + ZWSP)
+_NO_BREAK_AFTER = OPENING | frozenset("—" + ZWSP)
+
+
+def quote_breaks(text: str) -> str:
+    """The text with a zero-width space where a line may break at a quotation mark.
+
+    Pango follows UAX #14, where “ and ” (class QU) forbid a break on either side, so a
+    line before a run of quoted terms (“元宇宙”) comes up short and is spread. Chinese
+    allows a break before an opening and after a closing quotation mark, as long as no
+    closing mark starts the next line and no opening mark ends this one: those places get a
+    U+200B, which Pango breaks at and draws as nothing (it is not in the PDF's text).
+    """
+    if "“" not in text and "”" not in text and "‘" not in text and "’" not in text:
+        return text
+    out = []
+    last = len(text) - 1
+    for i, ch in enumerate(text):
+        if ch in "“‘" and i > 0 and text[i - 1] not in _NO_BREAK_AFTER and not text[i - 1].isspace():
+            out.append(ZWSP)
+        out.append(ch)
+        if ch in "”’" and i < last and text[i + 1] not in _NO_BREAK_BEFORE and not text[i + 1].isspace():
+            out.append(ZWSP)
+    return "".join(out)
