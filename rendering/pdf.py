@@ -288,11 +288,13 @@ def _install_justification() -> None:
 
     def set_text(self: Any, text: str, justify: bool = False) -> None:
         original_set_text(self, text, justify)
+        spacing = getattr(self, "canyue_spacing", 0.0)
+        if justify and spacing and self.text:
+            add_spacing(self, spacing)
         if _justify_cjk.get():
             typesetting.compress_punctuation(self)
-        spacing = getattr(self, "canyue_spacing", 0.0)
-        if not (justify and spacing and self.text):
-            return
+
+    def add_spacing(self: Any, spacing: float) -> None:
         bytestring = self.text.encode().replace(b"\x00", b"")
         attr_list = pango.pango_layout_get_attributes(self.layout)
         if attr_list == ffi.NULL:

@@ -121,6 +121,8 @@ OPENING = frozenset("“‘（《「『【〔〈〖")
 PUNCTUATION = CLOSING | OPENING | frozenset("？！")
 
 ZWSP = "\u200b"
+WJ = "\u2060"  # word joiner: no break here
+_INVISIBLE = (ZWSP, WJ)
 
 # The OpenType feature that sets a full-width mark on a half em, its blank half removed
 # (FandolFang, FandolKai, Noto CJK and the official faces have it).
@@ -136,7 +138,7 @@ def compressed_marks(text: str) -> list[int]:
         first, j = text[i], i + 1
         if first not in CLOSING and first not in OPENING:
             continue
-        while j < len(text) and text[j] == ZWSP:  # a break opportunity (quote_breaks)
+        while j < len(text) and text[j] in _INVISIBLE:  # inserted by quote_breaks
             j += 1
         second = text[j] if j < len(text) else ""
         if (first in CLOSING and second in PUNCTUATION) or (first in OPENING and second in OPENING):
@@ -152,11 +154,23 @@ def compress_punctuation(layout: Any) -> None:
 
     text = layout.text
     marks = compressed_marks(text) if text else []
-    if not marks:
+    invisible = text and (ZWSP in text or WJ in text)
+    if not marks and not invisible:
         return
     attr_list = pango.pango_layout_get_attributes(layout.layout)
     if attr_list == ffi.NULL:
         attr_list = ffi.gc(pango.pango_attr_list_new(), pango.pango_attr_list_unref)
+    if invisible:
+        # The inserted characters take no room: neither the tracking nor the justification's
+        # letter-spacing may widen them.
+        encoded = text.encode()
+        for char in _INVISIBLE:
+            start = encoded.find(char.encode())
+            while start != -1:
+                attr = pango.pango_attr_letter_spacing_new(0)
+                attr.start_index, attr.end_index = start, start + 3
+                pango.pango_attr_list_change(attr_list, attr)
+                start = encoded.find(char.encode(), start + 3)
     offset, position = 0, 0
     for index in marks:
         offset += len(text[position:index].encode())
@@ -167,27 +181,37 @@ def compress_punctuation(layout: Any) -> None:
     pango.pango_layout_set_attributes(layout.layout, attr_list)
 
 
-_NO_BREAK_BEFORE = CLOSING | frozenset("？！…—·" + ZWSP)
-_NO_BREAK_AFTER = OPENING | frozenset("—" + ZWSP)
+_NO_BREAK_BEFORE = CLOSING | frozenset("？！…—·" + ZWSP + WJ)
+_NO_BREAK_AFTER = OPENING | frozenset("—" + ZWSP + WJ)
 
 
 def quote_breaks(text: str) -> str:
-    """The text with a zero-width space where a line may break at a quotation mark.
+    """The text with a zero-width space where a line may break at a quotation mark, and a
+    word joiner inside each pair of marks that is compressed.
 
     Pango follows UAX #14, where “ and ” (class QU) forbid a break on either side, so a
     line before a run of quoted terms (“元宇宙”) comes up short and is spread. Chinese
     allows a break before an opening and after a closing quotation mark, as long as no
     closing mark starts the next line and no opening mark ends this one: those places get a
     U+200B, which Pango breaks at and draws as nothing (it is not in the PDF's text).
+    A compressed pair (，“ 。（ …) is kept on one line (U+2060): its first mark is measured
+    half an em wide when the lines are broken, and must be drawn so.
     """
-    if "“" not in text and "”" not in text and "‘" not in text and "’" not in text:
+    if not (PUNCTUATION & set(text)):
         return text
     out = []
     last = len(text) - 1
+    compressed = set(compressed_marks(text))
     for i, ch in enumerate(text):
-        if ch in "“‘" and i > 0 and text[i - 1] not in _NO_BREAK_AFTER and not text[i - 1].isspace():
+        before = text[i - 1] if i > 0 else ""
+        after = text[i + 1] if i < last else ""
+        if ch in "“‘" and before and before not in _NO_BREAK_AFTER and before not in PUNCTUATION \
+                and not before.isspace():
             out.append(ZWSP)
         out.append(ch)
-        if ch in "”’" and i < last and text[i + 1] not in _NO_BREAK_BEFORE and not text[i + 1].isspace():
+        if i in compressed:
+            out.append(WJ)
+        elif ch in "”’" and after and after not in _NO_BREAK_BEFORE and after not in PUNCTUATION \
+                and not after.isspace():
             out.append(ZWSP)
     return "".join(out)
