@@ -29,7 +29,6 @@ directory (`CanyueUrlFetcher`): no network, no other file, no redirect.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
 import io
 import mimetypes
@@ -54,9 +53,9 @@ from weasyprint import CSS, HTML, Attachment, URLFetcher
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcherResponse
 
+from rendering import typesetting
 from rendering.fonts import FontSetup, embed_compact_fonts_as_cff, install_compact_subsetting
 from rendering.markdown import BODY_CLASSES, BODY_TAGS
-from rendering import typesetting
 from rendering.printing import PrintedIssue
 
 __all__ = [
@@ -378,6 +377,16 @@ def _quote_breaks_in_text(html: str) -> str:
     return "".join(part if i % 2 else typesetting.quote_breaks(part) for i, part in enumerate(parts))
 
 
+_HEADING = re.compile(r'<h([3-6]) class="(level-[12])">(.*?)</h\1>', re.S)
+
+
+def _on_grid(html: str) -> str:
+    """Headings in 黑体 or 楷体 on the body's baseline grid: a line's baseline sits where its
+    block's first font puts it, and 黑体/楷体 have other ascents than 仿宋, so each such heading
+    is a 仿宋 block whose text is an inline box in its own face (print.css: .on-grid)."""
+    return _HEADING.sub(r'<h\1 class="\2 on-grid"><span class="grid-text">\3</span></h\1>', html)
+
+
 def _find(box: Any, predicate: Any) -> Any:
     if predicate(box):
         return box
@@ -456,7 +465,7 @@ class PdfRenderer:
     def html(self, issue: PrintedIssue) -> str:
         """The page as HTML, as the PDF is made from it (no stylesheet link: the renderer
         applies print.css itself)."""
-        body = Markup(_quote_breaks_in_text(_body_cleaner.clean(str(issue.body_html))))
+        body = Markup(_on_grid(_quote_breaks_in_text(_body_cleaner.clean(str(issue.body_html)))))
         pdf = {
             "subject": pdf_subject(issue),
             "keywords": ", ".join(k.replace(",", "，") for k in issue.keywords),

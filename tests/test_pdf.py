@@ -487,7 +487,8 @@ def test_body_grid_22_lines_of_28_characters(demo_pdf):
     ]
     # 28 characters, or fewer where closing punctuation may not start the next line
     lengths = [len(line.text) for line in cjk_full]
-    assert len(lengths) > 40 and max(lengths) == 28 and lengths.count(28) >= 0.8 * len(lengths)
+    # (29 where compressed punctuation leaves room for one more character)
+    assert len(lengths) > 40 and max(lengths) <= 29 and lengths.count(28) >= 0.8 * len(lengths)
 
 
 def test_sizes(sample_pdf):

@@ -1,0 +1,172 @@
+"""The printed issue reads as the real thing (issue 10), measured from the PDF: 仿宋 and 楷体
+faces, synthetic bold, compressed punctuation, full lines, margins.
+
+Rendered: a fixture written in the style of a real issue (tests/fixtures/digital_twin_brief.md:
+≥ 9 pages, many consecutive punctuation pairs and runs of quoted terms) and the demo briefs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from rendering.pdf import PdfRenderer
+from rendering.typesetting import CLOSING, OPENING, PUNCTUATION
+from tests.test_pdf import MM, Line, is_indented, lines_of
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "fixtures" / "digital_twin_brief.md"
+DEMOS = sorted((ROOT / "demo" / "briefs").glob("*.md"))
+
+_spec = importlib.util.spec_from_file_location("bench_render", ROOT / "bench" / "render.py")
+bench_render = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_render)
+
+HEADING = re.compile(r"^(?:[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）)")
+KAI_HEADING = re.compile(r"^（[一二三四五六七八九十]+）")
+
+
+@pytest.fixture(scope="module")
+def renderer() -> PdfRenderer:
+    return PdfRenderer()
+
+
+@pytest.fixture(scope="module")
+def pdfs(renderer, tmp_path_factory) -> dict[str, bytes]:
+    out = {}
+    for path in (FIXTURE, *DEMOS):
+        issue, _ = bench_render.load_issue(path)
+        out[path.stem] = renderer.render(issue).data
+    return out
+
+
+def body_of(lines: list[Line]) -> list[Line]:
+    """The 16 pt lines from the first indented paragraph on, without headings and folios."""
+    start = next(i for i, line in enumerate(lines) if line.size == 16 and is_indented(line)
+                 and not HEADING.match(line.text.strip()))
+    body = []
+    for line in lines[start:]:
+        if line.size != 16:
+            continue
+        if HEADING.match(line.text.strip()):
+            continue
+        body.append(line)
+    return body
+
+
+def test_fixture_is_reference_length_with_pairs_and_quoted_runs(pdfs):
+    import io
+
+    import pypdf
+
+    assert len(pypdf.PdfReader(io.BytesIO(pdfs[FIXTURE.stem])).pages) >= 9
+    text = FIXTURE.read_text(encoding="utf-8")
+    pairs = sum(1 for a, b in zip(text, text[1:]) if a in CLOSING and b in PUNCTUATION)
+    assert pairs >= 30
+    assert "”“" in text  # runs of quoted terms
+
+
+@pytest.mark.parametrize("name", [FIXTURE.stem, *(p.stem for p in DEMOS)])
+def test_body_is_fangsong_without_fallback(pdfs, name):
+    body = body_of(lines_of(pdfs[name]))
+    chars = [c for line in body for c in line.chars if not c["text"].isspace()]
+    fang = [c for c in chars if "FandolFang" in c["fontname"]]
+    assert len(fang) >= 0.99 * len(chars), {c["fontname"] for c in chars} - {fang[0]["fontname"]}
+
+
+def test_kai_headings_and_author_line(pdfs):
+    lines = lines_of(pdfs[FIXTURE.stem])
+    author = next(line for line in lines if line.text.strip() == "苏州太湖智库")
+    assert all("FandolKai" in c["fontname"] for c in author.chars)
+    headings = [line for line in lines if KAI_HEADING.match(line.text.strip())]
+    assert len(headings) >= 5
+    for line in headings:
+        assert all("FandolKai" in c["fontname"] for c in line.chars), line.text
+
+
+def ink(png: Image.Image, chars: list[dict], scale: float) -> float:
+    """Mean darkness (0–1) of the boxes of chars in a greyscale rendering."""
+    total = count = 0
+    for c in chars:
+        box = tuple(int(round(v * scale)) for v in (c["x0"], c["top"], c["x1"], c["bottom"]))
+        region = png.crop(box)
+        pixels = list(region.getdata())
+        total += sum(255 - p for p in pixels)
+        count += len(pixels) * 255
+    return total / count
+
+
+def test_bold_leads_are_darker_than_body(pdfs, tmp_path):
+    data = pdfs[FIXTURE.stem]
+    lines = lines_of(data)
+    lead = next(line for line in lines if line.text.strip().startswith("1、加强顶层设计。"))
+    text = lead.text.strip()
+    split = len("1、加强顶层设计。")
+    chars = [c for c in lead.chars if not c["text"].isspace()]
+    bold, regular = chars[2:split - 1], chars[split:]  # Chinese characters only
+    assert "".join(c["text"] for c in bold) == "加强顶层设计" and text.startswith("1、加强顶层设计。建议")
+    pdf = tmp_path / "issue.pdf"
+    pdf.write_bytes(data)
+    subprocess.run(["pdftoppm", "-r", "150", "-gray", "-png", "-f", str(lead.page + 1), "-l", str(lead.page + 1),
+                    str(pdf), str(tmp_path / "page")], check=True)
+    png = Image.open(next(tmp_path.glob("page*.png"))).convert("L")
+    scale = 150 / 72
+    assert ink(png, bold, scale) > 1.2 * ink(png, regular, scale)
+    assert "加强顶层设计" in "".join(c["text"] for c in lead.chars)  # extracts as the characters
+
+
+def pair_advances(body: list[Line]) -> list[float]:
+    """For each consecutive pair of marks inside a line, the advance of the first (pt)."""
+    advances = []
+    for line in body:
+        chars = [c for c in line.chars if c["text"] not in "\u200b\u2060"]
+        for a, b in zip(chars, chars[1:]):
+            if (a["text"] in CLOSING and b["text"] in PUNCTUATION) or (a["text"] in OPENING and b["text"] in OPENING):
+                advances.append(b["x0"] - a["x0"])
+    return advances
+
+
+@pytest.mark.parametrize("name", [FIXTURE.stem, *(p.stem for p in DEMOS)])
+def test_consecutive_punctuation_is_compressed(pdfs, name):
+    advances = pair_advances(body_of(lines_of(pdfs[name])))
+    if name == FIXTURE.stem:
+        assert len(advances) >= 30
+    compressed = [a for a in advances if a < 0.7 * 16]  # half an em (8 pt) plus spacing, not 15.8
+    assert len(compressed) >= 0.9 * len(advances)
+
+
+def full_lines(body: list[Line]) -> list[Line]:
+    return [line for line, after in zip(body, body[1:]) if after.page == line.page and not is_indented(after)]
+
+
+def pitch(line: Line) -> float:
+    return (line.x1 - line.x0) / len([c for c in line.chars if c["text"] not in "\u200b\u2060"])
+
+
+@pytest.mark.parametrize("name", [FIXTURE.stem, *(p.stem for p in DEMOS)])
+def test_margins_do_not_mirror_and_full_lines_hold_27_to_29(pdfs, name):
+    body = body_of(lines_of(pdfs[name]))
+    full = full_lines(body)
+    assert len(full) > 40
+    # Measured today: the loosest full line is one character short (26 of 28 in the worst
+    # case, 17.1 pt a character); the issue's 16.4 pt is the xfail below.
+    assert all(pitch(line) < 17.2 for line in full)
+    assert sum(pitch(line) <= 16.4 for line in full) >= 0.9 * len(full)
+    pages = {line.page for line in body}
+    assert any(p % 2 == 0 for p in pages) and any(p % 2 == 1 for p in pages)
+    for page in pages:
+        left = min(line.x0 for line in body if line.page == page)
+        assert abs(left - 28 * MM) < 1 * MM, (page, left / MM)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 10: line-end compression before a short line is not built yet")
+@pytest.mark.parametrize("name", [FIXTURE.stem, *(p.stem for p in DEMOS)])
+def test_no_full_line_is_looser_than_16_4_pt_a_character(pdfs, name):
+    full = full_lines(body_of(lines_of(pdfs[name])))
+    loose = [(line.page, line.text, round(pitch(line), 2)) for line in full if pitch(line) > 16.4]
+    assert not loose
