@@ -245,9 +245,11 @@ def _install_justification() -> None:
                 # (Layout.reactivate): the spacing is applied then (set_text below).
                 layout = box.pango_layout
                 if layout is None or layout.text != box.text:
-                    layout = line_break.create_layout(
-                        box.text, box.style, context, max_width=None, justification_spacing=0
-                    )
+                    extra = getattr(layout, "canyue_extra", None)  # marks compressed to fit
+                    with typesetting.extra_compression(extra):
+                        layout = line_break.create_layout(
+                            box.text, box.style, context, max_width=None, justification_spacing=0
+                        )
                     layout.deactivate()
                     box.pango_layout = layout
                 layout.canyue_spacing = spacing
@@ -438,6 +440,7 @@ class PdfRenderer:
     def __init__(self, fonts_dir: Path | None = None, font_roles: Mapping[str, str] | None = None) -> None:
         _install_justification()
         typesetting.install_synthetic_bold()
+        typesetting.install_fitting()
         _install_faster_compression()
         install_compact_subsetting()
 

@@ -9,13 +9,21 @@ Synthetic bold (`install_synthetic_bold`)
     `BOLD_STROKE_EM`. The glyphs are the regular face's, drawn from the same embedded subset
     (one subset, not two), so the text extracts as the original characters.
 
-Punctuation compression (`compress_punctuation`, called by the justification in rendering.pdf)
-    See that function.
+Punctuation (`compress_punctuation`, `quote_breaks`, `install_fitting`)
+    Consecutive marks are compressed (CLREQ, JIS X 4051): the first mark of ，“ ”， 。” … is
+    set on half an em with the font's ``halt`` feature, before Pango breaks the lines. Pango
+    will not break on either side of “ ”, so the PDF's body gets break opportunities there
+    (U+200B, drawn as nothing). When a full line still comes up short (the next unbreakable
+    run, such as 统”。, does not fit), `install_fitting` compresses single marks at the end
+    of the line and then inside it, one at a time, while that lets the run in; only then
+    does the justification spread the spacing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["BOLD_STROKE_EM", "active", "install_synthetic_bold"]
@@ -153,7 +161,14 @@ def compress_punctuation(layout: Any) -> None:
     from weasyprint.text.ffi import ffi, pango
 
     text = layout.text
+    extra = getattr(layout, "canyue_extra", None)
+    if extra is None:
+        extra = _extra.get()
+        if extra is not None:
+            layout.canyue_extra = extra  # kept for the layout's later set_text (drawing)
     marks = compressed_marks(text) if text else []
+    if extra and text:
+        marks = sorted(set(marks) | {i for i in extra if i < len(text) and text[i] in CLOSING | OPENING})
     invisible = text and (ZWSP in text or WJ in text)
     if not marks and not invisible:
         return
@@ -215,3 +230,74 @@ def quote_breaks(text: str) -> str:
                 and not after.isspace():
             out.append(ZWSP)
     return "".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fitting a short line: compress single marks before spreading
+# ---------------------------------------------------------------------------------------------
+
+# Marks compressed (by index in the text being laid out) besides the consecutive pairs, for
+# the layouts made while this is set.
+_extra: contextvars.ContextVar[tuple[int, ...] | None] = contextvars.ContextVar("canyue_extra", default=None)
+
+# At most this many single marks are compressed to fit one line.
+MAX_FIT_MARKS = 3
+
+_fitting_installed = False
+
+
+@contextlib.contextmanager
+def extra_compression(marks: tuple[int, ...] | None) -> Iterator[None]:
+    token = _extra.set(marks)
+    try:
+        yield
+    finally:
+        _extra.reset(token)
+
+
+def _fit_candidates(text: str, line_chars: int) -> list[int]:
+    """Marks that may give up their blank half to fit the line: the closing marks just after
+    the break (they would end the line: JIS X 4051 行末), then the marks in the line from its
+    end back."""
+    paired = set(compressed_marks(text))
+    after = [i for i in range(line_chars, min(len(text), line_chars + 4)) if text[i] in CLOSING]
+    inside = [i for i in range(line_chars - 1, -1, -1) if text[i] in CLOSING | OPENING]
+    return [i for i in after + inside if i not in paired]
+
+
+def install_fitting() -> None:
+    """Patch WeasyPrint's split_first_line (as layout.inline calls it), once per process."""
+    global _fitting_installed
+    if _fitting_installed:
+        return
+    from weasyprint.layout import inline
+
+    original = inline.split_first_line
+
+    def split_first_line(text: str, style: Any, context: Any, max_width: Any, justification_spacing: Any,
+                         is_line_start: bool = True, minimum: bool = False) -> Any:
+        result = original(text, style, context, max_width, justification_spacing,
+                          is_line_start=is_line_start, minimum=minimum)
+        if not active.get() or minimum or max_width is None or style["text_align_all"] != "justify":
+            return result
+        _, _, resume_index, width, _, _ = result
+        if resume_index is None or max_width - width < 0.4 * style["font_size"]:
+            return result
+        line_chars = len(text.encode()[:resume_index].decode(errors="ignore"))
+        # A full line holds its measure in characters (28), one more where marks give room.
+        spacing = style["letter_spacing"] if style["letter_spacing"] != "normal" else 0
+        most = round(max_width / (style["font_size"] + spacing)) + 1
+        chosen: list[int] = []
+        for index in _fit_candidates(text, line_chars)[:MAX_FIT_MARKS]:
+            chosen.append(index)
+            with extra_compression(tuple(chosen)):
+                trial = original(text, style, context, max_width, justification_spacing,
+                                 is_line_start=is_line_start, minimum=minimum)
+            if trial[2] is None or trial[2] > resume_index:
+                line = text.encode()[: trial[2]].decode(errors="ignore") if trial[2] else text
+                visible = len(line) - sum(line.count(ch) for ch in _INVISIBLE)
+                return trial if visible <= most else result
+        return result
+
+    inline.split_first_line = split_first_line
+    _fitting_installed = True
