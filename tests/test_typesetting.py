@@ -66,7 +66,7 @@ def test_fixture_is_reference_length_with_pairs_and_quoted_runs(pdfs):
 
     assert len(pypdf.PdfReader(io.BytesIO(pdfs[FIXTURE.stem])).pages) >= 9
     text = FIXTURE.read_text(encoding="utf-8")
-    pairs = sum(1 for a, b in zip(text, text[1:]) if a in CLOSING and b in PUNCTUATION)
+    pairs = sum(1 for a, b in zip(text, text[1:], strict=False) if a in CLOSING and b in PUNCTUATION)
     assert pairs >= 30
     assert "”“" in text  # runs of quoted terms
 
@@ -125,7 +125,7 @@ def pair_advances(body: list[Line]) -> list[float]:
     advances = []
     for line in body:
         chars = [c for c in line.chars if c["text"] not in "\u200b\u2060"]
-        for a, b in zip(chars, chars[1:]):
+        for a, b in zip(chars, chars[1:], strict=False):
             if (a["text"] in CLOSING and b["text"] in PUNCTUATION) or (a["text"] in OPENING and b["text"] in OPENING):
                 advances.append(b["x0"] - a["x0"])
     return advances
@@ -141,7 +141,7 @@ def test_consecutive_punctuation_is_compressed(pdfs, name):
 
 
 def full_lines(body: list[Line]) -> list[Line]:
-    return [line for line, after in zip(body, body[1:]) if after.page == line.page and not is_indented(after)]
+    return [line for line, after in zip(body, body[1:], strict=False) if after.page == line.page and not is_indented(after)]
 
 
 def pitch(line: Line) -> float:
