@@ -258,19 +258,26 @@ def extra_compression(marks: tuple[int, ...] | None) -> Iterator[None]:
 def _fit_candidates(text: str, line_chars: int) -> list[int]:
     """Marks that may give up their blank half to fit the line, best first: the closing marks
     just after the break (they would end the line: JIS X 4051 行末), then the opening marks
-    in the line (their blank half is before them), then its closing marks, from the end back;
-    never a mark of a compressed pair, nor one next to another mark."""
+    in the line but its first (their blank half is before them), then its closing marks,
+    from the end back; never a mark of a compressed pair, nor one next to another mark."""
     paired = set(compressed_marks(text))
 
+    def neighbour(i: int, step: int) -> str:
+        i += step
+        while 0 <= i < len(text) and text[i] in _INVISIBLE:
+            i += step
+        return text[i] if 0 <= i < len(text) else ""
+
     def alone(i: int) -> bool:
-        neighbours = text[i - 1 : i] + text[i + 1 : i + 2]
-        return i not in paired and not (set(neighbours) & PUNCTUATION)
+        return i not in paired and neighbour(i, -1) not in PUNCTUATION and neighbour(i, 1) not in PUNCTUATION
 
     after = [i for i in range(line_chars, min(len(text), line_chars + 4)) if text[i] in CLOSING]
     inside = range(line_chars - 1, -1, -1)
-    opening = [i for i in inside if text[i] in OPENING]
+    opening = [i for i in inside if text[i] in OPENING and i > 0]  # a line's first mark keeps its place
     closing = [i for i in inside if text[i] in CLOSING]
-    return [i for i in after if i not in paired] + [i for i in opening + closing if alone(i)]
+    return [i for i in after if i not in paired and neighbour(i, -1) not in PUNCTUATION] + [
+        i for i in opening + closing if alone(i)
+    ]
 
 
 def install_fitting() -> None:
