@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -137,21 +138,23 @@ _INVISIBLE = (ZWSP, WJ)
 _HALF_WIDTH = b"halt 1"
 
 
+def _char_class(chars: frozenset[str]) -> str:
+    return "[" + "".join(re.escape(ch) for ch in sorted(chars)) + "]"
+
+
+# A closing mark before any mark, an opening mark before an opening mark, past the invisible
+# characters quote_breaks inserts.
+_PAIR_FIRST = re.compile(
+    f"{_char_class(CLOSING)}(?=[{ZWSP}{WJ}]*{_char_class(PUNCTUATION)})"
+    f"|{_char_class(OPENING)}(?=[{ZWSP}{WJ}]*{_char_class(OPENING)})"
+)
+
+
 def compressed_marks(text: str) -> list[int]:
     """Indexes of the marks in text that lose their blank half: the first of two consecutive
     marks (，“ ”， 。” ）、 “《 …), after CLREQ: a closing mark before any mark, an opening mark
     before another opening mark."""
-    marks = []
-    for i in range(len(text) - 1):
-        first, j = text[i], i + 1
-        if first not in CLOSING and first not in OPENING:
-            continue
-        while j < len(text) and text[j] in _INVISIBLE:  # inserted by quote_breaks
-            j += 1
-        second = text[j] if j < len(text) else ""
-        if (first in CLOSING and second in PUNCTUATION) or (first in OPENING and second in OPENING):
-            marks.append(i)
-    return marks
+    return [match.start() for match in _PAIR_FIRST.finditer(text)]
 
 
 def compress_punctuation(layout: Any) -> None:
