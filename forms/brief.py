@@ -30,7 +30,7 @@ def split_list(text: str | None) -> list[str]:
 class BriefForm(CanyueForm):
     # A textarea: a line break typed in the title is where the printed title breaks.
     title = TextAreaField(
-        _l("Title (a new line where the printed title should break, or none)"),
+        _l("Title (press Enter where the printed title should break)"),
         validators=[Length(max=limits.TITLE_LENGTH)],
         render_kw={"rows": 2},
     )
