@@ -4,7 +4,7 @@ One `PdfRenderer` per process holds what is costly to build: WeasyPrint's FontCo
 (fontconfig and Pango font caches), the parsed stylesheets, a Jinja environment of its own
 (so the command line and the benchmark render without a Flask app) and the URL fetcher.
 
-Three things WeasyPrint 70 does not do by itself are done here:
+Things WeasyPrint 70 does not do by itself are done here:
 
 - Chinese justification. WeasyPrint justifies by stretching spaces only
   (weasyprint/layout/inline.py, count_expandable_spaces), and Chinese has none, so lines end
@@ -15,6 +15,11 @@ Three things WeasyPrint 70 does not do by itself are done here:
   characters (nothing is inserted: copying and searching work), and where lines break is
   still decided by Pango's line breaking, which never puts closing punctuation (，。、；：？！”）》)
   at the start of a line.
+- Chinese typesetting (rendering.typesetting): synthetic bold for faces without a bold
+  weight, consecutive punctuation compressed, line breaks allowed at quotation marks, short
+  lines fitted by compressing punctuation before they are spread. The body's HTML gets the
+  break opportunities (`_quote_breaks_in_text`) and its 黑体/楷体 headings a 仿宋 strut
+  (`_on_grid`) before WeasyPrint reads it.
 - Compact font subsets (rendering.fonts.install_compact_subsetting).
 - Document-info entries with the exact names the caller gives (``canyue-audit-head``):
   WeasyPrint's custom metadata strips everything but letters and digits from the name.

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import math
+import tempfile
 import threading
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
@@ -78,6 +80,15 @@ def _word_starts(text: str) -> set[int]:
 
             jieba.setLogLevel(logging.WARNING)  # it announces loading its dictionary
             tokenizer = jieba.Tokenizer()
+            # jieba caches its parsed dictionary in the shared /tmp by default, where anyone
+            # could leave a file for it to load: keep the cache in the user's own directory.
+            cache = Path.home() / ".cache" / "canyue"
+            try:
+                cache.mkdir(mode=0o700, parents=True, exist_ok=True)
+                tokenizer.tmp_dir = str(cache)
+            except OSError:  # no home directory to write: a private one for this process
+                tokenizer.tmp_dir = tempfile.mkdtemp(prefix="canyue-jieba-")
+
             for word in (*_WORDS, *_VERBS):
                 tokenizer.add_word(word, freq=50_000)
             _segmenter = tokenizer

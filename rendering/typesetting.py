@@ -27,7 +27,19 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["BOLD_STROKE_EM", "active", "install_synthetic_bold"]
+__all__ = [
+    "BOLD_STROKE_EM",
+    "CLOSING",
+    "OPENING",
+    "PUNCTUATION",
+    "active",
+    "compress_punctuation",
+    "compressed_marks",
+    "extra_compression",
+    "install_fitting",
+    "install_synthetic_bold",
+    "quote_breaks",
+]
 
 active: contextvars.ContextVar[bool] = contextvars.ContextVar("canyue_typesetting", default=False)
 

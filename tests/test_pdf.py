@@ -716,6 +716,9 @@ def test_roles_from_font_names():
         "SimHei": "hei", "黑体": "hei", "STHeiti": "hei",
         "楷体_GB2312": "kai", "华文楷体": "kai", "KaiTi": "kai", "AR PL UKai CN": "kai",
         "SimSun": "song", "宋体": "song", "STSong": "song",
+        # the free faces scripts/install installs, should their files be put in instance/fonts/
+        "FandolFang": "fangsong", "FandolFang R": "fangsong", "FandolKai": "kai",
+        "FandolHei": "hei", "FandolSong": "song",
         "微软雅黑": None, "Microsoft YaHei": None, "Noto Sans CJK SC": None, "Arial": None,
     }
     assert {name: guess_role(name) for name in names} == names

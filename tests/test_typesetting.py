@@ -112,8 +112,9 @@ def test_bold_leads_are_darker_than_body(pdfs, tmp_path):
     assert "".join(c["text"] for c in bold) == "加强顶层设计" and text.startswith("1、加强顶层设计。建议")
     pdf = tmp_path / "issue.pdf"
     pdf.write_bytes(data)
-    subprocess.run(["pdftoppm", "-r", "150", "-gray", "-png", "-f", str(lead.page + 1), "-l", str(lead.page + 1),
-                    str(pdf), str(tmp_path / "page")], check=True)
+    page = str(lead.page + 1)
+    subprocess.run(["pdftoppm", "-r", "150", "-gray", "-png", "-f", page, "-l", page, str(pdf), str(tmp_path / "page")],
+                   check=True)
     png = Image.open(next(tmp_path.glob("page*.png"))).convert("L")
     scale = 150 / 72
     assert ink(png, bold, scale) > 1.2 * ink(png, regular, scale)
@@ -126,7 +127,8 @@ def pair_advances(body: list[Line]) -> list[float]:
     for line in body:
         chars = [c for c in line.chars if c["text"] not in "\u200b\u2060"]
         for a, b in zip(chars, chars[1:], strict=False):
-            if (a["text"] in CLOSING and b["text"] in PUNCTUATION) or (a["text"] in OPENING and b["text"] in OPENING):
+            first, second = a["text"], b["text"]
+            if (first in CLOSING and second in PUNCTUATION) or (first in OPENING and second in OPENING):
                 advances.append(b["x0"] - a["x0"])
     return advances
 
@@ -141,7 +143,8 @@ def test_consecutive_punctuation_is_compressed(pdfs, name):
 
 
 def full_lines(body: list[Line]) -> list[Line]:
-    return [line for line, after in zip(body, body[1:], strict=False) if after.page == line.page and not is_indented(after)]
+    pairs = zip(body, body[1:], strict=False)
+    return [line for line, after in pairs if after.page == line.page and not is_indented(after)]
 
 
 def pitch(line: Line) -> float:
@@ -165,3 +168,23 @@ def test_no_full_line_is_looser_than_16_4_pt_a_character(pdfs, name):
     full = full_lines(body_of(lines_of(pdfs[name])))
     loose = [(line.page, line.text, round(pitch(line), 2)) for line in full if pitch(line) > 16.4]
     assert not loose
+
+
+def test_each_roles_free_face_covers_the_reference_issue():
+    """Every character of a real issue (REFERENCE_CHARS) has a glyph in the face its role uses
+    out of the box, so nothing falls back to another face: found as fontconfig finds it."""
+    from fontTools.ttLib import TTFont
+
+    from tests.test_pdf import REFERENCE_CHARS
+
+    wanted = {ch for ch in REFERENCE_CHARS + "“”‘’、——《》（）：；…·，。？！0123456789" if not ch.isspace()}
+    faces = (("FandolFang", "FandolFang"), ("FandolKai", "FandolKai"),
+             ("Noto Serif CJK SC:bold", "Noto Serif CJK SC"), ("Noto Sans CJK SC", "Noto Sans CJK SC"))
+    for pattern, family in faces:
+        found = subprocess.run(["fc-match", "-f", "%{file}\n%{index}\n%{family}", pattern],
+                               check=True, capture_output=True, text=True).stdout.split("\n")
+        path, index, families = found[0], int(found[1]), found[2]
+        assert family in families.split(","), (pattern, families)  # installed, not a substitute
+        cmap = TTFont(path, fontNumber=index, lazy=True).getBestCmap()
+        missing = sorted(ch for ch in wanted if ord(ch) not in cmap)
+        assert not missing, (family, "".join(missing))
