@@ -28,7 +28,12 @@ def split_list(text: str | None) -> list[str]:
 
 
 class BriefForm(CanyueForm):
-    title = StringField(_l("Title"), validators=[Length(max=limits.TITLE_LENGTH)])
+    # A textarea: a line break typed in the title is where the printed title breaks.
+    title = TextAreaField(
+        _l("Title (press Enter where the printed title should break)"),
+        validators=[Length(max=limits.TITLE_LENGTH)],
+        render_kw={"rows": 2},
+    )
     author_line = StringField(_l("Author line (署名)"), validators=[Length(max=limits.AUTHOR_LINE_LENGTH)])
     special_report = TextAreaField(
         _l("本期专报 (one name with title per line, in order)"),
@@ -43,7 +48,7 @@ class BriefForm(CanyueForm):
 
     def content(self) -> dict[str, Any]:
         return {
-            "title": (self.title.data or "").strip(),
+            "title": limits.clean_title(self.title.data or ""),
             "author_line": (self.author_line.data or "").strip(),
             "special_report": split_list(self.special_report.data),
             "supplement": bool(self.supplement.data),

@@ -67,7 +67,7 @@ class BriefFile:
         """The brief content fields this file sets."""
         meta = self.meta
         return {
-            "title": str(meta.get("title") or "").strip(),
+            "title": limits.clean_title(str(meta.get("title") or "")),
             "author_line": str(meta.get("author") or "").strip(),
             "special_report": [str(n).strip() for n in meta.get("special_report") or [] if str(n).strip()],
             "supplement": bool(meta.get("supplement", False)),

@@ -5,16 +5,17 @@ Font roles
     The page uses five faces by role (FORMAT.md): ``fangsong`` (仿宋, body), ``title``
     (小标宋, masthead and title), ``hei`` (黑体, 一、 headings), ``kai`` (楷体, （一） headings)
     and ``song`` (宋体, page numbers). static/print.css gives each role a stack: the official
-    face first, common system names, then the free Noto CJK faces. The PDF renderer puts
+    face first, common system names, then the free faces scripts/install installs (FandolFang
+    for 仿宋, FandolKai for 楷体, Noto CJK for the rest). The PDF renderer puts
     configured faces in front of those stacks (`FontSetup.stylesheet`).
 
 Licensed faces (``instance/fonts/``, or any directory given as ``fonts_dir``)
     Every ``.ttf .otf .ttc .otc`` file there is registered with the renderer's fontconfig
     (with all of its family names, the Chinese ones included), so a face whose name is already
     in a stack (仿宋_GB2312, FangSong, 方正小标宋简体, SimHei, 楷体_GB2312 …) is used as soon as
-    it is dropped in. Other faces are given a role by their name (仿宋/FangSong, 小标宋/
-    XiaoBiaoSong, 黑体/Hei, 楷/Kai, 宋体/Song), or explicitly in ``roles.toml`` in the same
-    directory (``fangsong = "FZFangSong-Z02S"``) or by the ``font_roles`` argument, which wins.
+    it is dropped in. Other faces are given a role by their name (仿宋/FangSong/FandolFang,
+    小标宋/XiaoBiaoSong, 黑体/Hei/FandolHei, 楷/Kai/FandolKai, 宋体/Song/FandolSong), or
+    explicitly in ``roles.toml`` in the same directory (``fangsong = "FZFangSong-Z02S"``) or by the ``font_roles`` argument, which wins.
 
 Subsetting
     WeasyPrint subsets embedded fonts keeping the original glyph ids (the PDF's text refers to
@@ -106,10 +107,10 @@ def css_family(name: str) -> str:
 
 _ROLE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("title", re.compile(r"小标宋|xiao\s*biao\s*song|\bxbs\b", re.I)),
-    ("fangsong", re.compile(r"仿宋|fang\s*song", re.I)),
-    ("kai", re.compile(r"楷|kai\s*ti|\bkai\b|ukai|gkai", re.I)),
-    ("hei", re.compile(r"(?<!雅)黑|sim\s*hei|\bhei(ti)?\b|stheiti", re.I)),
-    ("song", re.compile(r"宋|sim\s*sun|song\s*ti|\bsong\b|stsong", re.I)),
+    ("fangsong", re.compile(r"仿宋|fang\s*song|fandol\s*fang", re.I)),
+    ("kai", re.compile(r"楷|kai\s*ti|\bkai\b|ukai|gkai|fandol\s*kai", re.I)),
+    ("hei", re.compile(r"(?<!雅)黑|sim\s*hei|\bhei(ti)?\b|stheiti|fandol\s*hei", re.I)),
+    ("song", re.compile(r"宋|sim\s*sun|song\s*ti|\bsong\b|stsong|fandol\s*song", re.I)),
 )
 
 

@@ -4,7 +4,7 @@ One `PdfRenderer` per process holds what is costly to build: WeasyPrint's FontCo
 (fontconfig and Pango font caches), the parsed stylesheets, a Jinja environment of its own
 (so the command line and the benchmark render without a Flask app) and the URL fetcher.
 
-Three things WeasyPrint 70 does not do by itself are done here:
+Things WeasyPrint 70 does not do by itself are done here:
 
 - Chinese justification. WeasyPrint justifies by stretching spaces only
   (weasyprint/layout/inline.py, count_expandable_spaces), and Chinese has none, so lines end
@@ -15,6 +15,11 @@ Three things WeasyPrint 70 does not do by itself are done here:
   characters (nothing is inserted: copying and searching work), and where lines break is
   still decided by Pango's line breaking, which never puts closing punctuation (，。、；：？！”）》)
   at the start of a line.
+- Chinese typesetting (rendering.typesetting): synthetic bold for faces without a bold
+  weight, consecutive punctuation compressed, line breaks allowed at quotation marks, short
+  lines fitted by compressing punctuation before they are spread. The body's HTML gets the
+  break opportunities (`_quote_breaks_in_text`) and its 黑体/楷体 headings a 仿宋 strut
+  (`_on_grid`) before WeasyPrint reads it.
 - Compact font subsets (rendering.fonts.install_compact_subsetting).
 - Document-info entries with the exact names the caller gives (``canyue-audit-head``):
   WeasyPrint's custom metadata strips everything but letters and digits from the name.
@@ -29,7 +34,6 @@ directory (`CanyueUrlFetcher`): no network, no other file, no redirect.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
 import io
 import mimetypes
@@ -54,6 +58,7 @@ from weasyprint import CSS, HTML, Attachment, URLFetcher
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcherResponse
 
+from rendering import typesetting
 from rendering.fonts import FontSetup, embed_compact_fonts_as_cff, install_compact_subsetting
 from rendering.markdown import BODY_CLASSES, BODY_TAGS
 from rendering.printing import PrintedIssue
@@ -170,13 +175,13 @@ def _parse_data_uri(url: str) -> tuple[str, bytes]:
 # Inter-character justification for Chinese lines (WeasyPrint 70)
 # ---------------------------------------------------------------------------------------------
 
-_justify_cjk: contextvars.ContextVar[bool] = contextvars.ContextVar("canyue_justify_cjk", default=False)
+_justify_cjk = typesetting.active  # set while a PdfRenderer renders
 
 # Spare width larger than this per gap is left at the line end (a line broken before a long
 # unbreakable Latin word): wider gaps would read as spaces, in print and to text extraction.
 MAX_GAP_EM = 0.25
 
-_IGNORABLE = frozenset("\u200c\u200d\u2060\ufeff")
+_IGNORABLE = frozenset("\u200b\u200c\u200d\u2060\ufeff")
 
 # Han, kana, Hangul, CJK and full-width punctuation: a line holding any is justified
 # between characters.
@@ -188,7 +193,7 @@ _CJK = re.compile(
 
 # Characters that may not be units of their own (combining marks, joiners, selectors).
 _MAYBE_NOT_UNIT = re.compile("[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a\u064b-\u065f"
-                             "\u0900-\u0dff\u1ab0-\u1aff\u1dc0-\u1dff\u200c\u200d\u2060\u20d0-\u20ff"
+                             "\u0900-\u0dff\u1ab0-\u1aff\u1dc0-\u1dff\u200b\u200c\u200d\u2060\u20d0-\u20ff"
                              "\u3099\u309a\ufe00-\ufe0f\ufe20-\ufe2f\ufeff\U000e0100-\U000e01ef]")
 
 
@@ -249,9 +254,11 @@ def _install_justification() -> None:
                 # (Layout.reactivate): the spacing is applied then (set_text below).
                 layout = box.pango_layout
                 if layout is None or layout.text != box.text:
-                    layout = line_break.create_layout(
-                        box.text, box.style, context, max_width=None, justification_spacing=0
-                    )
+                    extra = getattr(layout, "canyue_extra", None)  # marks compressed to fit
+                    with typesetting.extra_compression(extra):
+                        layout = line_break.create_layout(
+                            box.text, box.style, context, max_width=None, justification_spacing=0
+                        )
                     layout.deactivate()
                     box.pango_layout = layout
                 layout.canyue_spacing = spacing
@@ -292,8 +299,12 @@ def _install_justification() -> None:
     def set_text(self: Any, text: str, justify: bool = False) -> None:
         original_set_text(self, text, justify)
         spacing = getattr(self, "canyue_spacing", 0.0)
-        if not (justify and spacing and self.text):
-            return
+        if justify and spacing and self.text:
+            add_spacing(self, spacing)
+        if _justify_cjk.get():
+            typesetting.compress_punctuation(self)
+
+    def add_spacing(self: Any, spacing: float) -> None:
         bytestring = self.text.encode().replace(b"\x00", b"")
         attr_list = pango.pango_layout_get_attributes(self.layout)
         if attr_list == ffi.NULL:
@@ -367,6 +378,26 @@ _RESERVED_KEYS = {"Title", "Author", "Subject", "Keywords", "Creator", "Producer
                   "ModDate", "Trapped"}
 
 
+_TAG = re.compile(r"(<[^>]*>)")
+
+
+def _quote_breaks_in_text(html: str) -> str:
+    """typesetting.quote_breaks on the text between the tags of cleaned HTML (no character
+    it inserts or looks at is markup)."""
+    parts = _TAG.split(html)
+    return "".join(part if i % 2 else typesetting.quote_breaks(part) for i, part in enumerate(parts))
+
+
+_HEADING = re.compile(r'<h([3-6]) class="(level-[12])">(.*?)</h\1>', re.S)
+
+
+def _on_grid(html: str) -> str:
+    """Headings in 黑体 or 楷体 on the body's baseline grid: a line's baseline sits where its
+    block's first font puts it, and 黑体/楷体 have other ascents than 仿宋, so each such heading
+    is a 仿宋 block whose text is an inline box in its own face (print.css: .on-grid)."""
+    return _HEADING.sub(r'<h\1 class="\2 on-grid"><span class="grid-text">\3</span></h\1>', html)
+
+
 def _find(box: Any, predicate: Any) -> Any:
     if predicate(box):
         return box
@@ -417,6 +448,8 @@ class PdfRenderer:
 
     def __init__(self, fonts_dir: Path | None = None, font_roles: Mapping[str, str] | None = None) -> None:
         _install_justification()
+        typesetting.install_synthetic_bold()
+        typesetting.install_fitting()
         _install_faster_compression()
         install_compact_subsetting()
 
@@ -444,7 +477,7 @@ class PdfRenderer:
     def html(self, issue: PrintedIssue) -> str:
         """The page as HTML, as the PDF is made from it (no stylesheet link: the renderer
         applies print.css itself)."""
-        body = Markup(_body_cleaner.clean(str(issue.body_html)))
+        body = Markup(_on_grid(_quote_breaks_in_text(_body_cleaner.clean(str(issue.body_html)))))
         pdf = {
             "subject": pdf_subject(issue),
             "keywords": ", ".join(k.replace(",", "，") for k in issue.keywords),

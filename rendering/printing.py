@@ -7,10 +7,14 @@ a plain layout.
 
 from __future__ import annotations
 
+import logging
 import math
+import tempfile
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
@@ -31,10 +35,13 @@ def chinese_date(d: date) -> str:
 # ---------------------------------------------------------------------------------------------
 # Title lines
 #
-# A title that does not fit on one line is broken into lines of nearly equal length, the upper
-# ones no shorter than the lower (梯形 or 菱形, as GB/T 9704 asks), at the most natural place
-# near the balance point: after punctuation or a function word, never inside a run of Latin
-# letters or digits, never before closing or after opening punctuation.
+# A line break typed in the title (a new line in the field) is kept as it is. Otherwise a title
+# that does not fit on one line is broken into lines of nearly equal length, the upper ones no
+# shorter than the lower (梯形 or 菱形, as GB/T 9704 7.3.1 asks: 词意完整，排列对称), at the
+# most natural place near the balance point: between words (jieba's segmentation, with the
+# words of policy writing below added to its dictionary), after punctuation or a function
+# word, never inside a run of Latin letters or digits, never before closing or after opening
+# punctuation.
 # ---------------------------------------------------------------------------------------------
 
 # 2号 (22pt) characters in the 156 mm text block: 442.2pt / 22pt.
@@ -60,6 +67,39 @@ _VERBS = (
 )
 
 
+_segmenter: Any = None
+_segmenter_lock = threading.Lock()
+
+
+def _word_starts(text: str) -> set[int]:
+    """The indexes in text where jieba's words begin (one dictionary, loaded on first use)."""
+    global _segmenter
+    with _segmenter_lock:
+        if _segmenter is None:
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)  # it announces loading its dictionary
+            tokenizer = jieba.Tokenizer()
+            # jieba caches its parsed dictionary in the shared /tmp by default, where anyone
+            # could leave a file for it to load: keep the cache in the user's own directory.
+            cache = Path.home() / ".cache" / "canyue"
+            try:
+                cache.mkdir(mode=0o700, parents=True, exist_ok=True)
+                tokenizer.tmp_dir = str(cache)
+            except OSError:  # no home directory to write: a private one for this process
+                tokenizer.tmp_dir = tempfile.mkdtemp(prefix="canyue-jieba-")
+
+            for word in (*_WORDS, *_VERBS):
+                tokenizer.add_word(word, freq=50_000)
+            _segmenter = tokenizer
+        words = _segmenter.lcut(text, HMM=False)
+    starts, position = set(), 0
+    for word in words:
+        starts.add(position)
+        position += len(word)
+    return starts
+
+
 def _char_width(ch: str) -> float:
     return 1.0 if unicodedata.east_asian_width(ch) in ("W", "F") or ch in "“”‘’…—" else 0.5
 
@@ -73,7 +113,7 @@ def _inside(text: str, k: int, words: tuple[str, ...]) -> bool:
     return False
 
 
-def _break_cost(text: str, k: int) -> float | None:
+def _break_cost(text: str, k: int, word_starts: set[int] | None = None) -> float | None:
     """Cost of breaking ``text`` before index ``k`` (None: not allowed)."""
     before, after = text[k - 1], text[k]
     if after in _CLOSING or before in _OPENING:
@@ -91,8 +131,10 @@ def _break_cost(text: str, k: int) -> float | None:
         cost = 1.5  # between Chinese and Latin letters or digits
     if any(text.startswith(verb, k) for verb in _VERBS):
         cost = min(cost, 0.5)
-    if _inside(text, k, _WORDS):
-        cost += 6.0
+    elif any(text.endswith(verb, 0, k) for verb in _VERBS if verb != "关于"):
+        cost += 2.5  # a verb keeps its object: 赋能 / 我市制造业 splits the phrase
+    if _inside(text, k, _WORDS) or (word_starts is not None and k not in word_starts):
+        cost += 6.0  # inside a word
     if text.count("“", 0, k) > text.count("”", 0, k):
         cost += 6.0  # inside a quotation
     return cost
@@ -100,12 +142,17 @@ def _break_cost(text: str, k: int) -> float | None:
 
 def title_lines(title: str, measure: float = TITLE_MEASURE) -> list[str]:
     """``title`` as its printed lines."""
-    title = " ".join(title.split())
+    typed = [" ".join(line.split()) for line in title.replace("\r\n", "\n").split("\n")]
+    typed = [line for line in typed if line]
+    if len(typed) > 1:
+        return typed  # the editor's own line breaks
+    title = typed[0] if typed else ""
     widths = [_char_width(ch) for ch in title]
     total = sum(widths)
     if total <= measure or len(title) < 2:
         return [title] if title else []
     count = math.ceil(total / measure)
+    word_starts = _word_starts(title)
     lines: list[str] = []
     start = 0
     for remaining in range(count, 1, -1):
@@ -119,7 +166,7 @@ def title_lines(title: str, measure: float = TITLE_MEASURE) -> list[str]:
                 break
             if rest - width > measure * (remaining - 1):
                 continue  # the lines below could not hold the rest
-            cost = _break_cost(title, k)
+            cost = _break_cost(title, k, word_starts)
             if cost is None:
                 continue
             shortfall = target - width  # positive: this line would be shorter than the balance

@@ -193,7 +193,7 @@ def walk_the_lifecycle(app: Flask, base: str, browser: Any, shots: Any, series_i
     drafter.click("header nav a[href='/briefs/new']")
     drafter.wait_for_url(re.compile(r"/briefs/new$"))
     drafter.select_option("select#series_id", str(series_id))
-    drafter.fill("input#title", TITLE)
+    drafter.fill("textarea#title", TITLE)
     drafter.fill("input#author_line", "苏州太湖智库")
     drafter.fill("textarea#special_report", "王建国书记\n李明代市长")
     drafter.fill("textarea#body", BODY)

@@ -178,6 +178,18 @@ class Line:
         return self.chars[-1]["x1"]
 
     @property
+    def end(self) -> float:
+        """Where the line's last character ends: x1, or half an em earlier for a closing mark
+        compressed at the end of a full line (its glyph, in the left half of its em, keeps
+        its em box in the PDF's widths, which is what pdfplumber reports)."""
+        last = self.chars[-1]
+        if last["text"] in CLOSING and last["text"] not in "？！":
+            half = last["x1"] - last["size"] / 2
+            if abs(half - right_edge(self.page)) < 1:
+                return half
+        return self.x1
+
+    @property
     def top(self) -> float:
         return min(c["top"] for c in self.chars)
 
@@ -221,11 +233,11 @@ def find(lines: Iterable[Line], text: str) -> Line:
 
 
 def left_edge(page: int) -> float:
-    return (28 if page % 2 == 0 else 26) * MM  # binding edge at the left on odd pages
+    return 28 * MM  # GB/T 9704 5.2.2: 订口 28 mm on every page, odd and even (no mirroring)
 
 
 def right_edge(page: int) -> float:
-    return PAGE_W - (26 if page % 2 == 0 else 28) * MM
+    return PAGE_W - 26 * MM
 
 
 def body_lines(lines: list[Line], issue: PrintedIssue) -> list[Line]:
@@ -344,7 +356,8 @@ def test_long_title_wraps_in_balanced_lines(renderer):
 
 def test_title_lines_break_at_natural_places():
     assert title_lines("关于加快培育我市低空经济新增长点的建议") == ["关于加快培育我市低空经济新增长点的建议"]
-    assert title_lines("关于以“人工智能+”赋能我市制造业转型升级的建议") == ["关于以“人工智能+”赋能", "我市制造业转型升级的建议"]
+    # A verb keeps its object (赋能 / 我市制造业 would split the phrase: issue 10).
+    assert title_lines("关于以“人工智能+”赋能我市制造业转型升级的建议") == ["关于以“人工智能+”", "赋能我市制造业转型升级的建议"]
     lines = title_lines("关于加快推进数据要素市场化配置改革、释放数据要素价值的若干建议")
     assert lines == ["关于加快推进数据要素市场化配置改革、", "释放数据要素价值的若干建议"]
     for lines in (title_lines("关于我市加紧研究布局“元宇宙”产业发展的分析建议"),
@@ -359,13 +372,14 @@ def test_heading_levels_and_fonts(sample_pdf):
     level3, level4 = find(lines, "1.避免一哄而上。"), find(lines, "（1）防止概念炒作。")
     body = find(lines, "一是规划先行")
     assert all("Sans" in c["fontname"] for c in level1.chars)  # 黑体 role
-    for line in (level2, level3, level4, body):
-        assert all("Serif" in c["fontname"] for c in line.chars)
+    assert all("FandolKai" in c["fontname"] for c in level2.chars)  # 楷体 role
+    for line in (level3, level4, body):
+        assert all("FandolFang" in c["fontname"] for c in line.chars)  # 仿宋 role
     for line in (level1, level2, level3, level4, body):
         assert line.size == 16 and is_indented(line)
+    # The bold lead is FandolFang too (it has no bold: synthetic, see test_typesetting.py).
     lead = find(lines, "1、加强我市")
-    bold = [c["text"] for c in lead.chars if "Bold" in c["fontname"]]
-    assert "".join(bold).startswith("1、加强我市")
+    assert all("FandolFang" in c["fontname"] for c in lead.chars)
 
 
 def test_copy_number_place_is_blank_on_the_master_and_holds_the_number_on_a_copy(renderer, sample_pdf):
@@ -463,7 +477,7 @@ def test_margins(demo_pdf):
     for page in {line.page for line in body}:
         on_page = [line for line in body if line.page == page]
         assert abs(min(line.x0 for line in on_page) - left_edge(page)) < 1 * MM
-        assert abs(max(line.x1 for line in on_page) - right_edge(page)) < 1 * MM
+        assert abs(max(line.end for line in on_page) - right_edge(page)) < 1 * MM
         assert max(line.top for line in on_page) < BOTTOM
     second_page = [line for line in lines if line.page == 1]
     assert TOP <= second_page[0].top <= TOP + (LINE - 16)  # the first line of the text block
@@ -480,12 +494,15 @@ def test_body_grid_22_lines_of_28_characters(demo_pdf):
         assert all(abs(b.baseline - a.baseline - LINE) < 0.1 for a, b in zip(on_page, on_page[1:]))
     cjk_full = [
         line for line in body
-        if line.page in pages and not is_indented(line) and abs(line.x1 - right_edge(line.page)) < 1
+        if line.page in pages and not is_indented(line) and abs(line.end - right_edge(line.page)) < 1
         and all(ord(c["text"][0]) > 0x2000 for c in line.chars)
     ]
     # 28 characters, or fewer where closing punctuation may not start the next line
     lengths = [len(line.text) for line in cjk_full]
-    assert len(lengths) > 40 and max(lengths) == 28 and lengths.count(28) >= 0.8 * len(lengths)
+    # (29 where compressed punctuation leaves room for one more character, 27 where the next
+    # run cannot be split)
+    assert len(lengths) > 40 and 27 <= min(lengths) and max(lengths) <= 29, sorted(lengths)
+    assert lengths.count(28) >= 0.7 * len(lengths)
 
 
 def test_sizes(sample_pdf):
@@ -525,8 +542,8 @@ def test_full_lines_end_flush_at_the_right_edge(renderer, demo_pdf):
         body = body_lines(lines_of(data), issue)
         full = [line for line, after in zip(body, body[1:]) if not is_indented(after)]
         assert len(full) > 60
-        ragged = [(line.page, line.text, round(line.x1 - right_edge(line.page), 2)) for line in full
-                  if abs(line.x1 - right_edge(line.page)) > 1]
+        ragged = [(line.page, line.text, round(line.end - right_edge(line.page), 2)) for line in full
+                  if abs(line.end - right_edge(line.page)) > 1]
         assert not ragged
 
 
@@ -629,18 +646,20 @@ def test_every_character_of_the_reference_renders(renderer, caplog):
 
 
 def test_font_subsets_are_compact(demo_pdf):
-    assert len(demo_pdf) <= 300_000
+    # Each face embeds the glyphs the text uses and no other (no empty glyph for every id below
+    # the highest used), synthetic bold shares the regular face's program, and FandolFang's
+    # detailed outlines cost about 560 bytes a glyph before compression (about 440 after).
+    uses = used_cids(demo_pdf)
+    names = sorted(uses)
+    assert sum("FandolFang" in name for name in names) == 1, names
     reader = PdfReader(io.BytesIO(demo_pdf))
-    sizes = {}
     for page in reader.pages:
         for font in page["/Resources"]["/Font"].values():
             font = font.get_object()
             descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
             program = descriptor["/FontFile3"].get_object()
-            sizes[str(font["/BaseFont"])] = len(program.get_data())
-    assert len(sizes) <= 3  # 仿宋/宋 (regular), bold for title and lead sentences, 黑体
-    assert all(size < 200_000 for size in sizes.values())
-    assert min(sizes.values()) < 30_000  # a face holding few glyphs costs little
+            glyphs = len(uses[str(font["/BaseFont"])])
+            assert len(program.get_data()) / glyphs < 650, str(font["/BaseFont"])
 
 
 def make_font(path: Path, family: str, chars: str) -> None:
@@ -697,6 +716,9 @@ def test_roles_from_font_names():
         "SimHei": "hei", "黑体": "hei", "STHeiti": "hei",
         "楷体_GB2312": "kai", "华文楷体": "kai", "KaiTi": "kai", "AR PL UKai CN": "kai",
         "SimSun": "song", "宋体": "song", "STSong": "song",
+        # the free faces scripts/install installs, should their files be put in instance/fonts/
+        "FandolFang": "fangsong", "FandolFang R": "fangsong", "FandolKai": "kai",
+        "FandolHei": "hei", "FandolSong": "song",
         "微软雅黑": None, "Microsoft YaHei": None, "Noto Sans CJK SC": None, "Arial": None,
     }
     assert {name: guess_role(name) for name in names} == names

@@ -160,7 +160,7 @@ def text_problem(text: str, *, limit: int | None = None, single_line: bool = Fal
 
 # The content of a brief (workflows.transitions and the import check it; the form has the same).
 CONTENT_TEXT_LIMITS: dict[str, tuple[int, bool]] = {  # field: (characters, one line)
-    "title": (TITLE_LENGTH, True),
+    "title": (TITLE_LENGTH, False),  # may hold the line breaks of the printed title
     "author_line": (AUTHOR_LINE_LENGTH, True),
     "classification": (CLASSIFICATION_LENGTH, True),
     "urgency": (CLASSIFICATION_LENGTH, True),
@@ -178,9 +178,23 @@ def check_content(content: dict[str, Any]) -> None:
         raise ContentRefused(name, problem)
 
 
+# A printed title runs to at most this many lines (GB/T 9704 7.3.1: one or more lines, and
+# a 2号 title of more than three would crowd the first page).
+TITLE_LINES = 3
+
+
+def clean_title(text: str) -> str:
+    """A title as typed: CR LF as LF, each line's spaces trimmed, blank lines dropped."""
+    lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return "\n".join(line for line in lines if line)
+
+
 def content_problems(content: dict[str, Any]) -> dict[str, Problem]:
     """Per content field given, what is wrong with it (empty: nothing)."""
     problems: dict[str, Problem] = {}
+    title = content.get("title")
+    if isinstance(title, str) and len(clean_title(title).split("\n")) > TITLE_LINES:
+        problems["title"] = Problem(N_("A title has at most %(count)d lines."), {"count": TITLE_LINES})
     for name, (limit, single_line) in CONTENT_TEXT_LIMITS.items():
         if name in content and isinstance(content[name], str):
             problem = text_problem(content[name], limit=limit, single_line=single_line)
