@@ -11,6 +11,7 @@ import math
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+from collections.abc import Mapping
 from typing import Any
 
 from markupsafe import Markup
@@ -192,8 +193,10 @@ class PrintedIssue:
         return title_lines(self.title)
 
 
-def printed_issue_from_brief(brief: Any, *, specimen: bool, copy_number: str | None = None) -> PrintedIssue:
-    """The printed page of ``brief`` (a Brief, duck-typed, with its ``series``).
+def printed_issue_from_brief(brief: Any, *, specimen: bool, copy_number: str | None = None,
+                             images: Mapping[str, str] | None = None) -> PrintedIssue:
+    """The printed page of ``brief`` (a Brief, duck-typed, with its ``series``); ``images``
+    are the body's stored images as data: URIs (figures.operations.image_data_uris).
 
     Before publication the brief has no 共印 count: the series' default print run stands in.
     """
@@ -211,7 +214,7 @@ def printed_issue_from_brief(brief: Any, *, specimen: bool, copy_number: str | N
         urgency=brief.urgency or "",
         title=brief.title or "",
         author_line=brief.author_line or "",
-        body_html=render_body(brief.body or ""),
+        body_html=render_body(brief.body or "", images),
         editor_name=brief.editor_name,
         contact_phone=series.contact_phone or "",
         address=series.address or "",

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from archive.fixity import record_download_check
 from extensions import db
+from figures.operations import image_data_uris
 from forms.base import refusal
 from forms.brief import ActionForm, BriefForm, DiffForm, EditBriefForm, NewBriefForm, PublishForm, version_of
 from i18n import translate
@@ -276,6 +277,11 @@ def _action_forms(brief: Brief, failed: str | None = None, failed_form: ActionFo
     return forms
 
 
+def _images(brief: Brief) -> dict[str, str]:
+    """The body's stored images as data: URIs: the page and the PDF embed them, fetching nothing."""
+    return dict(image_data_uris(db.session, file_store(), brief.body))
+
+
 def _render_show(brief: Brief, *, error: str | None = None, failed: str | None = None,
                  failed_form: ActionForm | None = None) -> str:
     events = db.session.scalars(
@@ -284,7 +290,7 @@ def _render_show(brief: Brief, *, error: str | None = None, failed: str | None =
     return render_template(
         "briefs/show.html",
         brief=brief,
-        body_html=render_body(brief.body),
+        body_html=render_body(brief.body, _images(brief)),
         events=events,
         actions=available_actions(current_user, brief),
         action_forms=_action_forms(brief, failed, failed_form),
@@ -382,7 +388,8 @@ def publish_form(brief_id: int) -> Response | tuple[str, int] | str:
 @bp.get("/briefs/<int:brief_id>/preview")
 def preview(brief_id: int) -> str:
     brief = get_brief(brief_id)
-    issue = printed_issue_from_brief(brief, specimen=brief.state not in (State.PUBLISHED, State.ARCHIVED))
+    issue = printed_issue_from_brief(brief, specimen=brief.state not in (State.PUBLISHED, State.ARCHIVED),
+                                     images=_images(brief))
     return render_template(
         "print/issue.html", issue=issue, stylesheet_url=url_for("static", filename="print.css")
     )
@@ -443,7 +450,7 @@ def preview_pdf(brief_id: int) -> Response:
                 wait=max(1, round(wait / 60))))
             response.headers["Retry-After"] = str(int(wait) + 1)
             abort(response)
-        data = pdf_renderer().render(printed_issue_from_brief(brief, specimen=True)).data
+        data = pdf_renderer().render(printed_issue_from_brief(brief, specimen=True, images=_images(brief))).data
         cache.put(key, data)
     return _pdf_response(data, _file_name(brief, "-样稿"))
 
