@@ -390,3 +390,8 @@ def plain_text(source: str) -> str:
         if text:
             lines.append(text)
     return "\n".join(lines)
+
+
+def body_tokens(source: str) -> list[Token]:
+    """The body parsed by the same parser (for writers of other formats: wordfiles/)."""
+    return _md.parse(source or "", {"images": {}})

@@ -17,6 +17,7 @@ from archive.fixity import record_download_check
 from extensions import db
 from figures.operations import image_data_uris
 from forms.base import refusal
+from forms.word import ImageForm
 from forms.brief import ActionForm, BriefForm, DiffForm, EditBriefForm, NewBriefForm, PublishForm, version_of
 from i18n import translate
 from models import AuditEvent, Brief, Correction, Revision, Series, StoredFile
@@ -33,7 +34,7 @@ from views.inputs import int_arg
 from workflows.brief import STATE_LABELS, TRANSITIONS, State
 from workflows.correction import CorrectionState
 from workflows.limits import MAX_ID, MAX_PAGE, ContentRefused, parse_whole_number
-from workflows.policy import BROWSE_BRIEFS, EDIT, READ, available_actions, can, may, readable_clause
+from workflows.policy import BROWSE_BRIEFS, EDIT, EXPORT_WORD, IMPORT_WORD, READ, UPLOAD_IMAGE, available_actions, can, may, readable_clause
 from workflows.transitions import (
     ActionRefused,
     InvalidAction,
@@ -186,6 +187,7 @@ def new() -> Response | str:
     return render_template("briefs/form.html", form=form, brief=None), status
 
 
+
 def _content_refused(form: BriefForm, refused: ContentRefused, brief: Brief | None) -> tuple[str, int]:
     """The form again, the refusal next to its field, what was typed kept (the operation checks
     the content's limits whoever calls it; the form's own checks normally catch it first)."""
@@ -242,7 +244,8 @@ def edit(brief_id: int) -> Response | tuple[str, int] | str:
         return render_template("briefs/form.html", form=form, brief=brief, conflict=_stale_message()), 400
     else:  # what was typed is refused (too long, control characters): shown again, with the reasons
         return render_template("briefs/form.html", form=form, brief=brief), 422
-    return render_template("briefs/form.html", form=form, brief=brief)
+    image_form = ImageForm(formdata=None) if can(current_user, brief, UPLOAD_IMAGE) else None
+    return render_template("briefs/form.html", form=form, brief=brief, image_form=image_form)
 
 
 def _brief_or_gone_conflict(brief_id: int, form: ActionForm) -> Brief:
@@ -295,6 +298,8 @@ def _render_show(brief: Brief, *, error: str | None = None, failed: str | None =
         actions=available_actions(current_user, brief),
         action_forms=_action_forms(brief, failed, failed_form),
         can_edit=bool(can(current_user, brief, EDIT)),
+        word_actions={"export": bool(can(current_user, brief, EXPORT_WORD)),
+                      "import": bool(can(current_user, brief, IMPORT_WORD))},
         error=error,
         failed=failed,
         returned=_returned_reasons([brief.id]).get(brief.id),
