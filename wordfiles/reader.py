@@ -133,7 +133,7 @@ def _join_break(before: str, after: str) -> str:
     """A soft line break inside a paragraph: nothing between Chinese, a space between words."""
     if not before or not after:
         return ""
-    return "" if is_cjk(before[-1]) or is_cjk(after[0]) else " "
+    return " " if before[-1].isascii() and after[0].isascii() and before[-1].isalnum() and after[0].isalnum() else ""
 
 
 def _style_chain(paragraph: Paragraph) -> list[Any]:
@@ -208,6 +208,8 @@ class _Para:
     images: list[CleanImage]
     style_name: str
     paragraph: Paragraph
+    page_break_before: bool = False
+    page_break_after: bool = False  # its last run is a page break
 
 
 def _picture_blobs(element: Any, part: Any) -> list[tuple[bytes, str]]:
@@ -241,7 +243,12 @@ def _read_paragraph(paragraph: Paragraph, part: Any) -> _Para:
         plain += text
     markdown = _bold_markdown(pieces)
     plain = _join_lines(plain)
-    return _Para(plain.strip(" \u3000"), markdown, images, paragraph.style.name if paragraph.style else "", paragraph)
+    before = paragraph._p.find(f"{qn('w:pPr')}/{qn('w:pageBreakBefore')}")
+    page_break = before is not None and before.get(qn("w:val"), "true") not in ("false", "0", "off")
+    last = paragraph._p.xpath("./w:r[last()]/*[last()]")
+    ends_in_break = bool(last) and last[0].tag == qn("w:br") and last[0].get(qn("w:type")) == "page"
+    return _Para(plain.strip(" \u3000"), markdown, images, paragraph.style.name if paragraph.style else "",
+                 paragraph, page_break, ends_in_break)
 
 
 def _join_lines(text: str) -> str:
@@ -330,9 +337,14 @@ def read_docx(data: bytes, name: str) -> ImportedDraft:
     figure_count = 0
     started = False
     index = 0
+    broken = False  # the paragraph before ended in a page break
     while index < len(blocks):
         block = blocks[index]
         index += 1
+        broken, was_broken = (isinstance(block, _Para) and block.page_break_after), broken
+        if isinstance(block, _Para) and not block.text and not block.images:
+            broken = was_broken or broken  # an empty paragraph between the halves
+            continue
         if isinstance(block, Table):
             table_md, _ = _table_markdown(block, part)
             if table_md:
@@ -386,6 +398,10 @@ def read_docx(data: bytes, name: str) -> ImportedDraft:
             body.append("#" * level + " " + _strip_bold(block.markdown))
         elif next_is_table and _TABLE_CAPTION.match(block.text):
             body.append(_strip_bold(block.markdown))
+        elif (block.page_break_before or was_broken) and body and _unfinished(body[-1]):
+            # LibreOffice (and so a file resaved by it) splits a paragraph at a manual page
+            # break and marks the second half "page break before": one paragraph again.
+            body[-1] += block.markdown
         else:
             body.append(block.markdown)
     if not title and not body:
@@ -393,6 +409,16 @@ def read_docx(data: bytes, name: str) -> ImportedDraft:
     title = unicodedata.normalize("NFC", title)
     return ImportedDraft(title=title, author_line=author_line, body="\n\n".join(body) + "\n", images=images,
                          ignored=ignored)
+
+
+_FINISHED = tuple("。！？；：…”’）)】」.!?;:")
+
+
+def _unfinished(markdown: str) -> bool:
+    """A body paragraph whose last sentence runs on (not a heading, table or picture)."""
+    if markdown.startswith(("#", "|", "![")):
+        return False
+    return not markdown.rstrip("*").endswith(_FINISHED)
 
 
 def _digest(image: CleanImage) -> str:

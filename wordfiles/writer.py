@@ -44,6 +44,8 @@ def _set_faces(target: Any, face: str) -> None:
         rpr.insert(0, fonts)
     for attribute in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
         fonts.set(qn(attribute), face)
+    for attribute in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(attribute), None)  # a theme font would win over the named face
 
 
 def _paragraph_style(document: Any, name: str, *, face: str, size: Pt, base: str | None = "Normal",
@@ -68,6 +70,11 @@ def _paragraph_style(document: Any, name: str, *, face: str, size: Pt, base: str
     if exact:
         fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
         fmt.line_spacing = LINE_PITCH
+    else:
+        fmt.line_spacing_rule = WD_LINE_SPACING.SINGLE  # pictures and the masthead are not clipped
+        snap = OxmlElement("w:snapToGrid")
+        snap.set(qn("w:val"), "0")  # nor stretched onto the line grid
+        style.element.get_or_add_pPr().append(snap)
     fmt.space_before = Pt(0)
     fmt.space_after = Pt(0)
     fmt.first_line_indent = Pt(size.pt * 2) if indent else Pt(0)
@@ -117,6 +124,14 @@ def _define_styles(document: Any, fonts: Mapping[str, str]) -> None:
     _paragraph_style(document, styles.AUTHOR, face=kai, size=BODY_SIZE, align=WD_ALIGN_PARAGRAPH.CENTER)
     _paragraph_style(document, styles.CAPTION, face=fang, size=Pt(14), align=WD_ALIGN_PARAGRAPH.CENTER,
                      exact=False)
+    caption = document.styles[styles.CAPTION].paragraph_format
+    caption.space_before, caption.space_after = Pt(6), Pt(4)
+    figure = _paragraph_style(document, styles.FIGURE, face=fang, size=Pt(14), align=WD_ALIGN_PARAGRAPH.CENTER,
+                              exact=False)
+    figure.paragraph_format.space_before = Pt(8)
+    figure.paragraph_format.keep_with_next = True
+    cell = _paragraph_style(document, styles.TABLE_TEXT, face=fang, size=Pt(14))
+    cell.paragraph_format.line_spacing = Pt(22)
     colophon = _paragraph_style(document, styles.COLOPHON, face=fang, size=Pt(14), exact=False)
     colophon.paragraph_format.tab_stops.add_tab_stop(Mm(150), WD_TAB_ALIGNMENT.RIGHT)
     colophon.paragraph_format.left_indent = Pt(14)
@@ -229,7 +244,7 @@ def _write_table(document: Any, rows: list[list[list[Any]]], images: Mapping[str
         for c in range(width):
             cell = table.cell(r, c)
             paragraph = cell.paragraphs[0]
-            paragraph.style = document.styles[styles.CAPTION]
+            paragraph.style = document.styles[styles.TABLE_TEXT]
             paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER if r == 0 else WD_ALIGN_PARAGRAPH.LEFT
             if c < len(row):
                 _inline(paragraph, row[c], images, document)
@@ -274,8 +289,7 @@ def _body(document: Any, source: str, images: Mapping[str, bytes]) -> None:
             inline = tokens[index + 1]
             klass = token.attrGet("class")
             if klass == "figure":
-                paragraph = document.add_paragraph(style=document.styles[styles.CAPTION])
-                paragraph.paragraph_format.keep_with_next = True
+                paragraph = document.add_paragraph(style=document.styles[styles.FIGURE])
                 _inline(paragraph, inline.children or [], images, document)
                 captions = [c.content for c in inline.children or [] if c.type == "image" and c.content]
                 for caption in captions:
