@@ -96,8 +96,9 @@ def clean_image(data: bytes, name: str) -> CleanImage:
                 image = ImageOps.exif_transpose(probe)
     except ImageRefused:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
-            OSError, ValueError, SyntaxError) as error:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageRefused(N_("The image %(name)s has too many pixels to be read safely."), name=name) from error
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
         raise ImageRefused(N_("The file %(name)s is not an image that can be read (PNG, JPEG, GIF, BMP, TIFF "
                               "or an EMF/WMF chart)."), name=name) from error
     image.thumbnail((MAX_EDGE, MAX_EDGE))
