@@ -159,8 +159,8 @@ def _page(document: Any, specimen: bool) -> None:
     grid.set(qn("w:type"), "lines")
     grid.set(qn("w:linePitch"), str(int(LINE_PITCH.pt * 20)))
     document.settings.odd_and_even_pages_header_footer = True
-    _folio(section.footer.paragraphs[0], WD_ALIGN_PARAGRAPH.RIGHT)
-    _folio(section.even_page_footer.paragraphs[0], WD_ALIGN_PARAGRAPH.LEFT)
+    _folio(document, section.footer.paragraphs[0], WD_ALIGN_PARAGRAPH.RIGHT)
+    _folio(document, section.even_page_footer.paragraphs[0], WD_ALIGN_PARAGRAPH.LEFT)
     for header in (section.header, section.even_page_header):
         paragraph = header.paragraphs[0]
         if specimen:
@@ -168,9 +168,9 @@ def _page(document: Any, specimen: bool) -> None:
             paragraph.add_run("样稿")
 
 
-def _folio(paragraph: Any, align: Any) -> None:
+def _folio(document: Any, paragraph: Any, align: Any) -> None:
     """— N — with N a PAGE field, one character in from the edge of the text block."""
-    paragraph.style = paragraph.part.document.styles[styles.FOLIO] if hasattr(paragraph.part, "document") else paragraph.style
+    paragraph.style = document.styles[styles.FOLIO]
     paragraph.alignment = align
     fmt = paragraph.paragraph_format
     if align == WD_ALIGN_PARAGRAPH.RIGHT:
