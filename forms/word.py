@@ -9,7 +9,7 @@ from forms.base import CanyueForm, VersionField
 
 
 class WordImportForm(CanyueForm):
-    series_id = SelectField(_l("Series"), coerce=int)
+    series_id = SelectField(_l("Bulletin"), coerce=int)
     file = FileField(_l("Word file (.docx, from Word or WPS)"), validators=[FileRequired()])
 
 
