@@ -88,6 +88,8 @@ def backfill_pdfs() -> None:
 @click.option("--series", "series_name", default=None, help="Series name (default: the first active one).")
 def import_word(source: Path, username: str, series_name: str | None) -> None:
     """Make a new draft from a Word file (.docx); prints the new draft's id."""
+    from flask import current_app
+
     from figures.images import ImageRefused
     from i18n import translate
     from models import Series, User
@@ -107,7 +109,8 @@ def import_word(source: Path, username: str, series_name: str | None) -> None:
     if series is None:
         raise click.ClickException(f"no series {series_name!r}" if series_name else "no active series")
     try:
-        result = import_new_draft(db.session, file_store(), user, series, source.read_bytes(), source.name)
+        result = import_new_draft(db.session, file_store(), user, series, source.read_bytes(), source.name,
+                                  classification=current_app.config["CANYUE_DEFAULT_CLASSIFICATION"])
         db.session.commit()
     except (WordRefused, ImageRefused, ContentRefused) as refused:
         db.session.rollback()

@@ -2,14 +2,16 @@
 reaches the renderer: only the pixels are kept, as a fresh PNG or JPEG.
 
 Charts pasted from Excel arrive as EMF/WMF, which Pillow cannot read on Linux; LibreOffice
-converts them (`soffice --headless --convert-to png`), or the image is refused by name.
+renders them (see `convert_metafile`), or the image is refused by name.
 """
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import shutil
+import struct
 import subprocess
 import tempfile
 import warnings
@@ -50,28 +52,60 @@ def is_metafile(data: bytes) -> bool:
     return data[:4] == b"\xd7\xcd\xc6\x9a" or data[:6] in (b"\x01\x00\x09\x00\x00\x03", b"\x02\x00\x09\x00\x00\x03")
 
 
+def _metafile_aspect(data: bytes) -> float:
+    """Height / width of the drawing, from its header (EMF rclFrame, WMF placeable bbox)."""
+    try:
+        if data[40:44] == b" EMF":
+            left, top, right, bottom = struct.unpack_from("<4i", data, 24)
+        elif data[:4] == b"\xd7\xcd\xc6\x9a":
+            left, top, right, bottom = struct.unpack_from("<4h", data, 6)
+        else:
+            return 0.625
+        width, height = abs(right - left), abs(bottom - top)
+        return min(max(height / width, 0.1), 10.0) if width else 0.625
+    except struct.error:
+        return 0.625
+
+
+# Writer (libreoffice-writer-nogui) cannot open an EMF by itself, but renders one placed in a
+# document, and its HTML export writes each picture out as a bitmap: a one-picture flat ODF
+# document in, the picture out.
+_FODT = """<?xml version="1.0" encoding="UTF-8"?>
+<office:document xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+ xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+ xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"
+ xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0"
+ office:version="1.2" office:mimetype="application/vnd.oasis.opendocument.text">
+<office:body><office:text><text:p><draw:frame draw:name="chart" svg:width="{width}cm" svg:height="{height}cm"
+ text:anchor-type="as-char"><draw:image><office:binary-data>{data}</office:binary-data></draw:image>
+</draw:frame></text:p></office:text></office:body></office:document>"""
+METAFILE_WIDTH_CM = 40  # rendered at about 1500 px across
+
+
 def convert_metafile(data: bytes, name: str) -> bytes:
-    """An EMF/WMF as PNG, by LibreOffice in a throwaway profile; refused if that fails."""
+    """An EMF/WMF as a bitmap, by LibreOffice in a throwaway profile; refused if that fails."""
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
         raise ImageRefused(N_("The image %(name)s is an EMF/WMF drawing (a chart pasted from Excel, say), which "
                               "cannot be converted here. Save it as PNG and insert that instead."), name=name)
     with tempfile.TemporaryDirectory(prefix="canyue-emf-") as work:
         folder = Path(work)
-        source = folder / ("image.emf" if data[40:44] == b" EMF" else "image.wmf")
-        source.write_bytes(data)
+        source = folder / "chart.fodt"
+        height = METAFILE_WIDTH_CM * _metafile_aspect(data)
+        source.write_text(_FODT.format(width=METAFILE_WIDTH_CM, height=f"{height:.2f}",
+                                       data=base64.b64encode(data).decode("ascii")), encoding="utf-8")
         command = [soffice, f"-env:UserInstallation=file://{folder}/profile", "--headless", "--norestore",
-                   "--convert-to", "png", "--outdir", str(folder / "out"), str(source)]
+                   "--convert-to", "html", "--outdir", str(folder / "out"), str(source)]
         try:
             subprocess.run(command, capture_output=True, timeout=CONVERT_TIMEOUT, check=False,
                            env={**os.environ, "HOME": str(folder)})
         except (OSError, subprocess.TimeoutExpired):
             pass
-        result = folder / "out" / "image.png"
-        if not result.is_file() or result.stat().st_size == 0:
+        pictures = [p for p in (folder / "out").glob("*") if p.suffix.lower() in (".gif", ".png", ".jpg")]
+        if len(pictures) != 1 or pictures[0].stat().st_size == 0:
             raise ImageRefused(N_("The image %(name)s is an EMF/WMF drawing that could not be converted. "
                                   "Save it as PNG and insert that instead."), name=name)
-        return result.read_bytes()
+        return pictures[0].read_bytes()
 
 
 def clean_image(data: bytes, name: str) -> CleanImage:

@@ -66,6 +66,7 @@ def test_import_page_makes_a_draft_from_a_typed_docx(app, login_as, series_id):
     assert response.status_code == 302, response.get_data(as_text=True)
     brief = only_brief(app)
     assert brief.state == "draft" and brief.revision_number == 1
+    assert brief.classification == app.config["CANYUE_DEFAULT_CLASSIFICATION"]  # as 新建稿件 starts
     assert brief.title == ws.TITLE and brief.author_line == ws.AUTHOR
     body = brief.body
     blocks = body.rstrip().split("\n\n")

@@ -79,12 +79,13 @@ def test_the_exported_issue_as_libreoffice_prints_it(app, login_as, series_id, m
         first = pages[0]
         # A4.
         assert (round(first.width / MM), round(first.height / MM)) == (210, 297)
-        # The text block: 28 mm from the left edge, 26 mm from the right, the first line at 37 mm.
+        # The text block: 28 mm from the left edge, 26 mm from the right, the first line (密级 内部)
+        # at 37 mm.
         chars = _chars(first)
         assert min(c["x0"] for c in chars) / MM == pytest.approx(28, abs=1)
         assert (first.width - max(c["x1"] for c in chars)) / MM == pytest.approx(26, abs=1.5)
         first_line = min(chars, key=lambda c: c["top"])
-        assert first_line["text"] == "本" and first_line["top"] / MM == pytest.approx(37 + 2.5, abs=1.5)
+        assert first_line["text"] == "内" and first_line["top"] / MM == pytest.approx(37 + 2.5, abs=1.5)
         # The masthead: 领导参阅, large and red.
         masthead = [c for c in chars if c["text"] in "领导参阅" and c["size"] > 40]
         assert "".join(c["text"] for c in masthead) == "领导参阅"
@@ -128,3 +129,21 @@ def test_a_resaved_export_reimports_as_the_same_brief(app, login_as, series_id, 
     with app.app_context():
         brief = db.session.get(Brief, brief_id)
         assert (again.title, again.author_line, again.body) == (brief.title, brief.author_line, brief.body)
+
+
+def test_an_emf_chart_is_converted_by_libreoffice_and_stored_as_png(app, login_as, make_brief):
+    from tests.test_word import upload_image
+    from models import StoredFile
+    from publishing.services import file_store
+    from PIL import Image
+
+    brief_id = make_brief()
+    response = upload_image(login_as("drafter"), brief_id, ws.chart_emf(), "图表.emf", "图1 产值")
+    assert response.status_code == 302
+    with app.app_context():
+        row = db.session.scalars(select(StoredFile).where(StoredFile.kind == "image")).one()
+        data = file_store().read_verified(row.path, row.sha256)
+        assert f"image:{row.sha256}" in db.session.get(Brief, brief_id).body
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "PNG" and image.size[0] >= 300
+    assert image.convert("RGB").getpixel((image.size[0] // 2, image.size[1] // 2)) == (255, 0, 0)  # the bar

@@ -153,3 +153,21 @@ def fontconfig_file(folder: Path) -> Path:
                     '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
                     + "".join(rules) + "</fontconfig>", encoding="utf-8")
     return path
+
+
+def chart_emf() -> bytes:
+    """A small EMF (a red bar on a 400 × 300 canvas), as Excel charts arrive when pasted."""
+    import struct
+
+    def record(kind: int, payload: bytes) -> bytes:
+        return struct.pack("<II", kind, 8 + len(payload)) + payload
+
+    body = (record(39, struct.pack("<IIII", 1, 0, 0x0000FF, 0))  # CREATEBRUSHINDIRECT: solid red (BGR)
+            + record(37, struct.pack("<I", 1))  # SELECTOBJECT
+            + record(43, struct.pack("<4i", 50, 50, 350, 250))  # RECTANGLE
+            + record(14, struct.pack("<III", 0, 0x10, 20)))  # EOF
+    fixed = (struct.pack("<4i", 0, 0, 400, 300) + struct.pack("<4i", 0, 0, 10583, 7937)
+             + struct.pack("<II", 0x464D4520, 0x10000))
+    header_size = 8 + len(fixed) + struct.calcsize("<IIHHIIIiiii")
+    tail = struct.pack("<IIHHIIIiiii", header_size + len(body), 5, 2, 0, 0, 0, 0, 1024, 768, 320, 240)
+    return record(1, fixed + tail) + body

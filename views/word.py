@@ -55,7 +55,8 @@ def import_form() -> Response | tuple[str, int] | str:
         name = upload.filename or "document.docx"
         series = db.session.get(Series, form.series_id.data)
         try:
-            result = import_new_draft(db.session, file_store(), current_user, series, upload.read(), name)
+            result = import_new_draft(db.session, file_store(), current_user, series, upload.read(), name,
+                                      classification=current_app.config["CANYUE_DEFAULT_CLASSIFICATION"])
             db.session.commit()
         except (WordRefused, ImageRefused, ContentRefused) as refused:
             db.session.rollback()

@@ -21,7 +21,7 @@ from rendering.printing import printed_issue_from_brief
 from wordfiles.reader import ImportedDraft, read_docx
 from wordfiles.writer import write_docx
 from workflows.brief import State
-from workflows.policy import EXPORT_WORD, IMPORT_WORD, can
+from workflows.policy import EXPORT_WORD, IMPORT_WORD, can, may
 from workflows.transitions import ActionRefused, StaleBrief, create_brief, record_event, save_revision
 from workflows.i18n import N_
 
@@ -52,10 +52,14 @@ def _audit(session: Session, brief: Brief, user: Any, name: str, draft: Imported
 
 
 def import_new_draft(session: Session, store: FileStore, user: Any, series: Any, data: bytes,
-                     name: str) -> WordImport:
-    """A new draft in `series` from a .docx (WordRefused, ActionRefused, ContentRefused)."""
+                     name: str, *, classification: str = "") -> WordImport:
+    """A new draft in `series` from a .docx (WordRefused, ActionRefused, ContentRefused);
+    `classification` is the deployment's default 密级, as 新建稿件 offers it."""
+    decision = may(user, "create_brief")
+    if not decision:
+        raise ActionRefused(decision)  # before reading a byte of the file
     draft = read_docx(data, name)
-    brief = create_brief(session, user, series, _content(draft, name))
+    brief = create_brief(session, user, series, {**_content(draft, name), "classification": classification})
     for image in draft.images:
         _store_clean(session, store, brief, image, name)
     _audit(session, brief, user, name, draft)
