@@ -119,6 +119,10 @@ def test_the_exported_issue_as_libreoffice_prints_it(app, login_as, series_id, m
         assert "表1主要城市低空经济情况" in whole and "企业数量（家）" in whole and "图1各地低空经济规模" in whole
         assert sum(len(p.images) for p in pages) == 1
         assert "共印：30份" in whole and "责任编辑：李青" in whole
+        # The colophon (版记) at the foot of the text block of the last page.
+        last = pages[-1]
+        colophon = [c for c in _chars(last) if c["text"] in "共印" and c["top"] < last.height - 35 * MM]
+        assert colophon and max(c["bottom"] for c in colophon) / MM == pytest.approx(297 - 35, abs=8)
 
 
 def test_a_resaved_export_reimports_as_the_same_brief(app, login_as, series_id, make_brief):

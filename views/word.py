@@ -21,7 +21,7 @@ from models import Brief, Series
 from publishing.services import file_store
 from views.access import get_brief, refuse, require
 from wordfiles.operations import brief_as_docx, import_new_draft, import_revision
-from wordfiles.reader import WordRefused
+from wordfiles.reader import LeftOut, WordRefused
 from workflows.limits import ContentRefused
 from workflows.policy import EXPORT_WORD, IMPORT_WORD, UPLOAD_IMAGE
 from workflows.transitions import ActionRefused, StaleBrief, save_revision
@@ -35,12 +35,12 @@ def _stale() -> str:
     return _("Someone else changed this brief after you opened it. Nothing was imported; please try again.")
 
 
-def _report(result_ignored: list[str], images: int) -> None:
+def _report(left_out: list[LeftOut], images: int) -> None:
     if images:
         flash(_("%(count)d images were imported with it.", count=images), "info")
-    if result_ignored:
-        flash(_("Left out of the import: %(what)s.", what="; ".join(translate(i.split(": ")[0]) + (
-            ": " + i.split(": ", 1)[1] if ": " in i else "") for i in result_ignored)), "warning")
+    if left_out:
+        what = "; ".join(translate(item.message) + (f"：{item.detail}" if item.detail else "") for item in left_out)
+        flash(_("Left out of the import: %(what)s.", what=what), "warning")
 
 
 @bp.route("/briefs/import-word", methods=["GET", "POST"])

@@ -46,7 +46,7 @@ def _audit(session: Session, brief: Brief, user: Any, name: str, draft: Imported
     if draft.images:
         note += f"; {len(draft.images)} image(s)"
     if draft.ignored:
-        note += "; ignored: " + "; ".join(draft.ignored)
+        note += "; ignored: " + "; ".join(str(item) for item in draft.ignored)
     record_event(session, brief, "import_word", user, from_state=brief.state, to_state=brief.state,
                  reason=note[:1000])
 

@@ -53,13 +53,24 @@ class WordRefused(ValueError):
         self.params = params
 
 
+@dataclass(frozen=True)
+class LeftOut:
+    """Something in the file that was not imported: `message` (an N_ msgid) and which parts."""
+
+    message: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.message}: {self.detail}" if self.detail else self.message
+
+
 @dataclass
 class ImportedDraft:
     title: str
     author_line: str
     body: str
     images: list[CleanImage] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)  # what was left out, for the user and the audit row
+    ignored: list[LeftOut] = field(default_factory=list)  # what was left out, for the user and the audit row
 
 
 # ---------------------------------------------------------------------------------------------
@@ -67,7 +78,7 @@ class ImportedDraft:
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_container(data: bytes, name: str) -> list[str]:
+def _check_container(data: bytes, name: str) -> list[LeftOut]:
     """Refuse what is not a readable .docx; what will be ignored (macros, embedded objects)."""
     if len(data) > MAX_DOCX_BYTES:
         raise WordRefused(N_("%(name)s is larger than %(limit)d MB, the most a Word file may be."),
@@ -98,10 +109,10 @@ def _check_container(data: bytes, name: str) -> list[str]:
                 raise WordRefused(N_("%(name)s is not a Word document (.docx)."), name=name)
             ignored = []
             if any(n.lower().endswith("vbaproject.bin") for n in names):
-                ignored.append(N_("macros (ignored, never run)"))
+                ignored.append(LeftOut(N_("macros (ignored, never run)")))
             embedded = sorted(n for n in names if n.startswith("word/embeddings/"))
             if embedded:
-                ignored.append(N_("embedded objects (ignored)") + ": " + ", ".join(n.rsplit("/", 1)[-1] for n in embedded))
+                ignored.append(LeftOut(N_("embedded objects (ignored)"), ", ".join(n.rsplit("/", 1)[-1] for n in embedded)))
             return ignored
     except zipfile.BadZipFile as error:
         raise WordRefused(N_("%(name)s is damaged and cannot be read."), name=name) from error
@@ -281,6 +292,14 @@ def _bold_markdown(pieces: list[tuple[str, bool]]) -> str:
     return _join_lines(out).strip(" \u3000")
 
 
+def _is_furniture_table(table: Table) -> bool:
+    try:
+        first = table.cell(0, 0).paragraphs[0]
+    except IndexError:
+        return False
+    return bool(first.style is not None and first.style.name in styles.FURNITURE)
+
+
 def _strip_bold(markdown: str) -> str:
     return markdown.replace("**", "") if markdown.startswith("**") and markdown.endswith("**") else markdown
 
@@ -346,6 +365,8 @@ def read_docx(data: bytes, name: str) -> ImportedDraft:
             broken = was_broken or broken  # an empty paragraph between the halves
             continue
         if isinstance(block, Table):
+            if _is_furniture_table(block):
+                continue  # the colophon Canyue writes
             table_md, _ = _table_markdown(block, part)
             if table_md:
                 body.append(table_md)

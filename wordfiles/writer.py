@@ -32,6 +32,7 @@ RED = RGBColor(0xE6, 0x00, 0x12)
 LINE_PITCH = Pt(28.9)  # 22 lines in the 225 mm text block
 TEXT_WIDTH = Mm(156)
 BODY_SIZE = Pt(16)
+COLOPHON_HEIGHT = Pt(2 * 24 + 4)
 HEADING_FACES = {1: "hei", 2: "kai", 3: "fangsong", 4: "fangsong"}
 
 
@@ -133,7 +134,12 @@ def _define_styles(document: Any, fonts: Mapping[str, str]) -> None:
     cell = _paragraph_style(document, styles.TABLE_TEXT, face=fang, size=Pt(14))
     cell.paragraph_format.line_spacing = Pt(22)
     colophon = _paragraph_style(document, styles.COLOPHON, face=fang, size=Pt(14), exact=False)
-    colophon.paragraph_format.tab_stops.add_tab_stop(Mm(150), WD_TAB_ALIGNMENT.RIGHT)
+    colophon.paragraph_format.tab_stops.add_tab_stop(Mm(148), WD_TAB_ALIGNMENT.RIGHT)
+    # The rules in the style, not on the paragraphs (LibreOffice 7.4 does not frame paragraphs
+    # with borders of their own): thick above and below the group, thin between its lines.
+    _border(colophon, "top", 8, "000000")
+    _border(colophon, "bottom", 8, "000000")
+    _border(colophon, "between", 4, "000000")
     colophon.paragraph_format.left_indent = Pt(14)
     colophon.paragraph_format.line_spacing = Pt(24)
     colophon.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
@@ -322,13 +328,23 @@ def _body(document: Any, source: str, images: Mapping[str, bytes]) -> None:
 
 
 def _colophon(document: Any, issue: PrintedIssue) -> None:
-    _add(document, "Normal")  # at least a blank line between the body and the colophon
-    first = _add(document, styles.COLOPHON, f"责任编辑：{issue.editor_name or ''}\t联系电话：{issue.contact_phone}")
-    _border(first, "top", 8, "000000")
-    second = _add(document, styles.COLOPHON, f"地址：{issue.address}\t共印：{issue.print_run_text} 份")
-    _border(second, "top", 4, "000000")
-    _border(second, "bottom", 8, "000000")
-    first.paragraph_format.keep_with_next = True
+    """版记: two lines between thick rules (a thin one between them), in a frame at the foot of
+    the text block on the page of the body's last lines (GB/T 9704 7.4). Consecutive paragraphs
+    with the same w:framePr share one frame, as Word and LibreOffice read it."""
+    rows = [f"责任编辑：{issue.editor_name or ''}\t联系电话：{issue.contact_phone}",
+            f"地址：{issue.address}\t共印：{issue.print_run_text} 份"]
+    for index, text in enumerate(rows):
+        paragraph = _add(document, styles.COLOPHON, text)
+        frame = OxmlElement("w:framePr")
+        # w:y rather than yAlign="bottom", which LibreOffice 7.4 does not place: the frame's top
+        # at the text block's height less the colophon's (two 24 pt lines and their rules).
+        for key, value in (("w:w", str(int(TEXT_WIDTH.twips))), ("w:wrap", "around"), ("w:vAnchor", "margin"),
+                           ("w:hAnchor", "margin"), ("w:xAlign", "center"),
+                           ("w:y", str(int(Mm(225).twips - COLOPHON_HEIGHT.twips)))):
+            frame.set(qn(key), value)
+        ppr = paragraph._p.get_or_add_pPr()
+        ppr.insert(1 if ppr.find(qn("w:pStyle")) is not None else 0, frame)
+
 
 
 def write_docx(issue: PrintedIssue, body: str, images: Mapping[str, bytes],
