@@ -6,7 +6,6 @@ test-artifacts/browser/word-*.png (the README shows the import page)."""
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any
 
@@ -14,13 +13,13 @@ import pytest
 from flask import Flask
 
 from tests import wordsamples as ws
-from tests.test_browser import ARTIFACTS, TIMEOUT_MS, chromium, live_server, log_in  # noqa: F401 (fixture)
+from tests.test_browser import ARTIFACTS, TIMEOUT_MS, chromium, live_server, log_in  # noqa: F401, F811 (fixture)
 from wordfiles.reader import read_docx
 
 pytestmark = pytest.mark.browser
 
 
-def test_import_from_word_in_the_browser(app: Flask, live_server: str, series_id: int, tmp_path: Any) -> None:
+def test_import_from_word_in_the_browser(app: Flask, live_server: str, series_id: int, tmp_path: Any) -> None:  # noqa: F811
     from playwright.sync_api import expect
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -252,7 +252,7 @@ def test_a_doc_says_how_to_resave(app, login_as, series_id):
 
 
 def test_macros_and_embedded_objects_are_ignored_and_reported(app, login_as, series_id):
-    data = _with_members(ws.typed_docx(), {"word/vbaProject.bin": b"Attribute VB_Name", 
+    data = _with_members(ws.typed_docx(), {"word/vbaProject.bin": b"Attribute VB_Name",
                                            "word/embeddings/oleObject1.bin": b"\x00" * 100})
     drafter = login_as("drafter")
     english(drafter)

@@ -7,8 +7,6 @@ a fontconfig file the tests write. SQLite only, to keep CI short."""
 from __future__ import annotations
 
 import io
-import re
-from pathlib import Path
 
 import pdfplumber
 import pytest
@@ -17,10 +15,9 @@ from sqlalchemy import select
 from extensions import db
 from models import Brief
 from tests import wordsamples as ws
-from tests.conftest import ENGINE, brief_version
+from tests.conftest import ENGINE
 from tests.test_word import only_brief, upload_new
 from wordfiles.reader import read_docx
-from workflows.brief import State
 from workflows.transitions import apply_transition, save_revision
 
 pytestmark = pytest.mark.skipif(ENGINE != "sqlite", reason="LibreOffice tests run on SQLite only (CI time)")
@@ -48,9 +45,10 @@ def _published_with_table_and_image(app, login_as, series_id, make_brief) -> int
     drafter = login_as("drafter")
     upload_new(drafter, series_id, ws.typed_docx())
     brief = only_brief(app)
-    from tests.conftest import _user
-    from publishing.pipeline import publish
     from datetime import date
+
+    from publishing.pipeline import publish
+    from tests.conftest import _user
     with app.app_context():
         row = db.session.get(Brief, brief.id)
         save_revision(db.session, row, _user("drafter"), {**row.content(), "special_report": ["曹路宝书记", "吴庆文代市长"]})
@@ -105,7 +103,7 @@ def test_the_exported_issue_as_libreoffice_prints_it(app, login_as, series_id, m
         start = min(c["top"] for c in lead)
         tops = sorted({round(c["top"], 1) for c in chars if round(c["size"]) == 16 and start - 0.5 <= c["top"] < first.height - 35 * MM})
         steps = [(top - tops[0]) / 28.9 for top in tops]
-        assert len(tops) >= 8 and all(abs(s - round(s)) < 0.05 for s in steps), " ".join(f"{t}:{s:.2f}" for t, s in zip(tops, steps))
+        assert len(tops) >= 8 and all(abs(s - round(s)) < 0.05 for s in steps), " ".join(f"{t}:{s:.2f}" for t, s in zip(tops, steps, strict=True))
         # Folios "— N —": page 1 at the right, page 2 at the left, below the text block.
         for number, page in enumerate(pages[:2], start=1):
             folio = [c for c in _chars(page) if c["top"] > page.height - 35 * MM]
@@ -136,10 +134,11 @@ def test_a_resaved_export_reimports_as_the_same_brief(app, login_as, series_id, 
 
 
 def test_an_emf_chart_is_converted_by_libreoffice_and_stored_as_png(app, login_as, make_brief):
-    from tests.test_word import upload_image
+    from PIL import Image
+
     from models import StoredFile
     from publishing.services import file_store
-    from PIL import Image
+    from tests.test_word import upload_image
 
     brief_id = make_brief()
     response = upload_image(login_as("drafter"), brief_id, ws.chart_emf(), "图表.emf", "图1 产值")

@@ -21,9 +21,9 @@ from rendering.printing import printed_issue_from_brief
 from wordfiles.reader import ImportedDraft, read_docx
 from wordfiles.writer import write_docx
 from workflows.brief import State
+from workflows.i18n import N_
 from workflows.policy import EXPORT_WORD, IMPORT_WORD, can, may
 from workflows.transitions import ActionRefused, StaleBrief, create_brief, record_event, save_revision
-from workflows.i18n import N_
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ reported.
 
 from __future__ import annotations
 
+import contextvars
 import io
 import re
 import unicodedata
@@ -34,9 +35,8 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from figures.images import CleanImage, ImageRefused, clean_image
-from rendering.markdown import is_cjk
-from workflows.i18n import N_
 from wordfiles import styles
+from workflows.i18n import N_
 
 MAX_DOCX_BYTES = 16 * 1024 * 1024  # below MAX_CONTENT_LENGTH, so the refusal is this message
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # all parts decompressed: a zip bomb stops here
@@ -147,8 +147,36 @@ def _join_break(before: str, after: str) -> str:
     return " " if before[-1].isascii() and after[0].isascii() and before[-1].isalnum() and after[0].isalnum() else ""
 
 
+class _Styles:
+    """The document's styles by id, looked up once: python-docx's `paragraph.style` searches
+    all the styles for the default on every paragraph that names none."""
+
+    def __init__(self, document: Any) -> None:
+        self.by_id = {style.style_id: style for style in document.styles}
+        defaults = [s for s in document.styles if s.type == 1 and s.element.default]  # paragraph styles
+        self.default = defaults[0] if defaults else None
+
+    def of(self, paragraph: Paragraph) -> Any:
+        ppr = paragraph._p.pPr
+        style_id = ppr.style if ppr is not None else None
+        return self.by_id.get(style_id, self.default) if style_id else self.default
+
+    def of_run(self, run: Any) -> Any:
+        rpr = run._r.rPr
+        style_id = rpr.style if rpr is not None else None
+        return self.by_id.get(style_id) if style_id else None
+
+
+# The styles of the document being read, for the helpers below (per call and per thread).
+_CURRENT_STYLES: contextvars.ContextVar[_Styles] = contextvars.ContextVar("canyue_docx_styles")
+
+
+def _styles() -> _Styles:
+    return _CURRENT_STYLES.get()
+
+
 def _style_chain(paragraph: Paragraph) -> list[Any]:
-    chain, style = [], paragraph.style
+    chain, style = [], _styles().of(paragraph)
     while style is not None and len(chain) < 10:
         chain.append(style)
         style = style.base_style
@@ -158,7 +186,7 @@ def _style_chain(paragraph: Paragraph) -> list[Any]:
 def _is_bold(run: Any, paragraph: Paragraph) -> bool:
     if run.bold is not None:
         return bool(run.bold)
-    style = run.style
+    style = _styles().of_run(run)
     while style is not None:
         if style.font.bold is not None:
             return bool(style.font.bold)
@@ -258,7 +286,8 @@ def _read_paragraph(paragraph: Paragraph, part: Any) -> _Para:
     page_break = before is not None and before.get(qn("w:val"), "true") not in ("false", "0", "off")
     last = paragraph._p.xpath("./w:r[last()]/*[last()]")
     ends_in_break = bool(last) and last[0].tag == qn("w:br") and last[0].get(qn("w:type")) == "page"
-    return _Para(plain.strip(" \u3000"), markdown, images, paragraph.style.name if paragraph.style else "",
+    style = _styles().of(paragraph)
+    return _Para(plain.strip(" \u3000"), markdown, images, style.name if style is not None else "",
                  paragraph, page_break, ends_in_break)
 
 
@@ -297,7 +326,8 @@ def _is_furniture_table(table: Table) -> bool:
         first = table.cell(0, 0).paragraphs[0]
     except IndexError:
         return False
-    return bool(first.style is not None and first.style.name in styles.FURNITURE)
+    style = _styles().of(first)
+    return bool(style is not None and style.name in styles.FURNITURE)
 
 
 def _strip_bold(markdown: str) -> str:
@@ -337,6 +367,14 @@ def read_docx(data: bytes, name: str) -> ImportedDraft:
         document = Document(io.BytesIO(data))
     except Exception as error:  # python-docx raises many kinds on a damaged package
         raise WordRefused(N_("%(name)s is damaged and cannot be read."), name=name) from error
+    token = _CURRENT_STYLES.set(_Styles(document))
+    try:
+        return _read(document, name, ignored)
+    finally:
+        _CURRENT_STYLES.reset(token)
+
+
+def _read(document: Any, name: str, ignored: list[LeftOut]) -> ImportedDraft:
     part = document.part
     blocks: list[Any] = []
     try:
