@@ -98,6 +98,9 @@ def test_the_exported_issue_as_libreoffice_prints_it(app, login_as, series_id, m
         assert len(lead) >= len(ws.LEAD) - 4
         faces = {c["fontname"].split("+")[-1] for c in lead}
         assert faces & {"FandolFang-Regular", "NotoSerifCJKjp-Regular", "NotoSerifCJKsc-Regular"}, faces
+        # 28 characters a line: the lead's first line holds 26 after its two-character indent.
+        lines = [line.replace(" ", "") for line in text.splitlines()]
+        assert ws.LEAD[:26] in lines, lines
         # Body lines on the 28.9 pt grid (22 lines in the text block): every 16 pt line of the body
         # on page 1 sits a whole number of line pitches below its first line.
         start = min(c["top"] for c in lead)

@@ -146,8 +146,10 @@ def fontconfig_file(folder: Path) -> Path:
     rules = []
     for name, faces in FREE_FACES.items():
         prefer = "".join(f"<string>{face}</string>" for face in faces)
+        # 小标宋 is a heavy face: its free stand-in is the bold Song (FORMAT.md).
+        weight = '<edit name="weight" mode="assign"><const>bold</const></edit>' if name == "方正小标宋简体" else ""
         rules.append(f'<match target="pattern"><test name="family"><string>{name}</string></test>'
-                     f'<edit name="family" mode="assign" binding="strong">{prefer}</edit></match>')
+                     f'<edit name="family" mode="assign" binding="strong">{prefer}</edit>{weight}</match>')
     path = folder / "fonts.conf"
     path.write_text('<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
                     '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'

@@ -78,7 +78,8 @@ def _paragraph_style(document: Any, name: str, *, face: str, size: Pt, base: str
         style.element.get_or_add_pPr().append(snap)
     fmt.space_before = Pt(0)
     fmt.space_after = Pt(0)
-    fmt.first_line_indent = Pt(size.pt * 2) if indent else Pt(0)
+    # Two characters of the tracked body face (see the Normal style below).
+    fmt.first_line_indent = Pt((size.pt - 0.25) * 2) if indent else Pt(0)
     fmt.widow_control = False  # lines stay on the grid
     return style
 
@@ -103,6 +104,11 @@ def _define_styles(document: Any, fonts: Mapping[str, str]) -> None:
     normal = _paragraph_style(document, "Normal", face=fang, size=BODY_SIZE, base=None, indent=True,
                               align=WD_ALIGN_PARAGRAPH.JUSTIFY)
     normal.font.color.rgb = RGBColor(0, 0, 0)
+    # 28 characters a line: 156 mm is a pitch of 15.8 pt, so the 16 pt face is tracked 0.25 pt
+    # tighter (15.75 × 28 = 441 pt, a little room for rounding) (w:spacing in twentieths of a point), as typesetters and the 公文 templates do.
+    tracking = OxmlElement("w:spacing")
+    tracking.set(qn("w:val"), "-5")
+    normal.element.get_or_add_rPr().append(tracking)
     for level in range(1, 5):
         face = fonts[HEADING_FACES[level]]
         style = _paragraph_style(document, f"Heading {level}", face=face, size=BODY_SIZE, indent=True,
