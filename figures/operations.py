@@ -27,19 +27,17 @@ def image_markdown(digest: str, caption: str) -> str:
     return f"![{caption}](image:{digest})"
 
 
-def store_image(session: Session, store: FileStore, brief: Brief, user: Any, data: bytes, name: str,
-                *, check: bool = True) -> StoredFile:
-    """Re-encode and store one image for `brief`; the row (existing or new) naming it.
-    `check=False` only for the .docx import, which checked the user's right to the brief."""
-    if check:
-        decision = can(user, brief, UPLOAD_IMAGE)
-        if not decision:
-            raise ActionRefused(decision)
+def store_image(session: Session, store: FileStore, brief: Brief, user: Any, data: bytes, name: str) -> StoredFile:
+    """Re-encode and store one uploaded image for `brief`; the row (existing or new) naming it."""
+    decision = can(user, brief, UPLOAD_IMAGE)
+    if not decision:
+        raise ActionRefused(decision)
     image = clean_image(data, name)
-    return _store_clean(session, store, brief, image, name)
+    return store_clean_image(session, store, brief, image, name)
 
 
-def _store_clean(session: Session, store: FileStore, brief: Brief, image: CleanImage, name: str) -> StoredFile:
+def store_clean_image(session: Session, store: FileStore, brief: Brief, image: CleanImage, name: str) -> StoredFile:
+    """Store an image already re-encoded (clean_image) for `brief`; the row naming it."""
     blob = store.put(image.data, suffix=image.suffix)
     existing = session.scalar(select(StoredFile).where(
         StoredFile.brief_id == brief.id, StoredFile.kind == "image", StoredFile.sha256 == blob.sha256))

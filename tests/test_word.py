@@ -22,7 +22,7 @@ from models import AuditEvent, Brief, Revision, StoredFile
 from publishing.services import file_store
 from rendering.markdown import image_references
 from tests import wordsamples as ws
-from tests.conftest import FILES_DIR
+from tests.conftest import FILES_DIR, brief_version
 from wordfiles.operations import brief_as_docx
 from wordfiles.reader import read_docx
 from workflows.brief import State
@@ -479,3 +479,28 @@ def test_export_is_refused_to_who_may_not_read(app, login_as, make_brief):
     brief_id = make_brief()
     assert login_as("drafter2").get(f"/briefs/{brief_id}/brief.docx").status_code == 404
     assert login_as("editor").get(f"/briefs/{brief_id}/brief.docx").status_code == 404  # a draft
+
+
+def test_a_refused_revision_import_leaves_the_brief_as_it_was(app, login_as, make_brief):
+    from docx.shared import Pt
+
+    from workflows.limits import TITLE_LENGTH
+    document = Document()
+    title = document.add_paragraph()
+    title.add_run("关于" * TITLE_LENGTH).font.size = Pt(22)
+    document.add_paragraph("正文。")
+    document.add_picture(io.BytesIO(ws.chart_png()))
+    out = io.BytesIO()
+    document.save(out)
+    brief_id = make_brief()
+    drafter = login_as("drafter")
+    english(drafter)
+    before = counts(app)
+    body_before = only_brief(app).body
+    response = drafter.post(f"/briefs/{brief_id}/import-word",
+                            {"version": str(brief_version(app, brief_id)),
+                             "file": (io.BytesIO(out.getvalue()), "长标题.docx")},
+                            content_type="multipart/form-data")
+    assert response.status_code == 422 and "Title：It is longer than 200 characters" in response.get_data(as_text=True)
+    assert counts(app) == before and only_brief(app).body == body_before
+    assert not [p for p in FILES_DIR.rglob("*") if p.is_file()]  # not even an orphan image file

@@ -20,6 +20,7 @@ from i18n import translate
 from models import Brief, Series
 from publishing.services import file_store
 from views.access import get_brief, refuse, require
+from views.briefs import CONTENT_LABELS
 from wordfiles.operations import brief_as_docx, import_new_draft, import_revision
 from wordfiles.reader import LeftOut, WordRefused
 from workflows.limits import ContentRefused
@@ -33,6 +34,15 @@ DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 
 def _stale() -> str:
     return _("Someone else changed this brief after you opened it. Nothing was imported; please try again.")
+
+
+def _refused(refused: Exception) -> str:
+    """The reason, naming the field when the file's content is what was refused."""
+    if isinstance(refused, ContentRefused):
+        label = dict(CONTENT_LABELS).get(refused.field)
+        if label is not None:
+            return f"{label}：{translate(refused)}"
+    return translate(refused)
 
 
 def _report(left_out: list[LeftOut], images: int) -> None:
@@ -60,7 +70,7 @@ def import_form() -> Response | tuple[str, int] | str:
             db.session.commit()
         except (WordRefused, ImageRefused, ContentRefused) as refused:
             db.session.rollback()
-            error, status = translate(refused), 422
+            error, status = _refused(refused), 422
         except ActionRefused as refused:
             db.session.rollback()
             refuse(refused.decision)
@@ -86,7 +96,7 @@ def import_revision_form(brief_id: int) -> Response | tuple[str, int]:
             db.session.commit()
         except (WordRefused, ImageRefused, ContentRefused) as refused:
             db.session.rollback()
-            error = translate(refused)
+            error = _refused(refused)
         except (StaleBrief, StaleDataError):
             db.session.rollback()
             error, status = _stale(), 409

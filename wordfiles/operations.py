@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from figures.operations import _store_clean, image_bytes
+from figures.operations import store_clean_image, image_bytes
 from models import Brief, Revision
 from publishing.storage import FileStore
 from rendering.printing import printed_issue_from_brief
@@ -61,7 +61,7 @@ def import_new_draft(session: Session, store: FileStore, user: Any, series: Any,
     draft = read_docx(data, name)
     brief = create_brief(session, user, series, {**_content(draft, name), "classification": classification})
     for image in draft.images:
-        _store_clean(session, store, brief, image, name)
+        store_clean_image(session, store, brief, image, name)
     _audit(session, brief, user, name, draft)
     session.flush()
     return WordImport(brief, brief.revisions[-1] if brief.revisions else None, draft)
@@ -76,10 +76,11 @@ def import_revision(session: Session, store: FileStore, brief: Brief, user: Any,
     if expected_version is not None and expected_version != brief.version:
         raise StaleBrief(N_("Someone else changed this brief after you opened it."))
     draft = read_docx(data, name)
-    for image in draft.images:
-        _store_clean(session, store, brief, image, name)
+    # The revision first: content it refuses (a title too long, say) leaves no image file behind.
     revision = save_revision(session, brief, user, _content(draft, name, brief.content()),
                              expected_version=expected_version)
+    for image in draft.images:
+        store_clean_image(session, store, brief, image, name)
     _audit(session, brief, user, name, draft)
     session.flush()
     return WordImport(brief, revision, draft)
