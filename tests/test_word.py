@@ -504,3 +504,20 @@ def test_a_refused_revision_import_leaves_the_brief_as_it_was(app, login_as, mak
     assert response.status_code == 422 and "Title：It is longer than 200 characters" in response.get_data(as_text=True)
     assert counts(app) == before and only_brief(app).body == body_before
     assert not [p for p in FILES_DIR.rglob("*") if p.is_file()]  # not even an orphan image file
+
+
+def test_pictures_and_tables_inside_cells_are_reported_as_left_out():
+    document = Document()
+    document.add_paragraph("正文。")
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text = "项目"
+    table.cell(0, 1).text = "图示"
+    table.cell(1, 0).text = "产值"
+    table.cell(1, 1).paragraphs[0].add_run().add_picture(io.BytesIO(ws.chart_png()))
+    table.cell(1, 0).add_table(rows=1, cols=1).cell(0, 0).text = "内嵌"
+    out = io.BytesIO()
+    document.save(out)
+    draft = read_docx(out.getvalue(), "cells.docx")
+    assert {item.message for item in draft.ignored} == {"pictures inside table cells (left out)",
+                                                         "tables inside table cells (left out)"}
+    assert "| 项目 | 图示 |" in draft.body and not draft.images

@@ -334,7 +334,8 @@ def _strip_bold(markdown: str) -> str:
     return markdown.replace("**", "") if markdown.startswith("**") and markdown.endswith("**") else markdown
 
 
-def _table_markdown(table: Table, part: Any) -> tuple[str, list[CleanImage]]:
+def _table_markdown(table: Table, part: Any, left_out: set[str]) -> str:
+    """The table as a pipe table; what a pipe table cannot hold is added to `left_out`."""
     rows: list[list[str]] = []
     for row in table.rows:
         cells, seen = [], set()
@@ -343,16 +344,21 @@ def _table_markdown(table: Table, part: Any) -> tuple[str, list[CleanImage]]:
                 cells.append("")  # a merged cell: its text once
                 continue
             seen.add(id(cell._tc))
-            texts = [_read_paragraph(p, part).markdown for p in cell.paragraphs]
+            if cell._tc.findall(qn("w:tbl")):
+                left_out.add(N_("tables inside table cells (left out)"))
+            read = [_read_paragraph(p, part) for p in cell.paragraphs]
+            if any(r.images for r in read):
+                left_out.add(N_("pictures inside table cells (left out)"))
+            texts = [r.markdown for r in read]
             cells.append(" ".join(t for t in texts if t).replace("**", "") or " ")
         rows.append(cells)
     if not rows:
-        return "", []
+        return ""
     width = max(len(r) for r in rows)
     rows = [r + [" "] * (width - len(r)) for r in rows]
     lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * width]
     lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
-    return "\n".join(lines), []
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -395,6 +401,7 @@ def _read(document: Any, name: str, ignored: list[LeftOut]) -> ImportedDraft:
     started = False
     index = 0
     broken = False  # the paragraph before ended in a page break
+    left_in_tables: set[str] = set()
     while index < len(blocks):
         block = blocks[index]
         index += 1
@@ -405,7 +412,7 @@ def _read(document: Any, name: str, ignored: list[LeftOut]) -> ImportedDraft:
         if isinstance(block, Table):
             if _is_furniture_table(block):
                 continue  # the colophon Canyue writes
-            table_md, _ = _table_markdown(block, part)
+            table_md = _table_markdown(block, part, left_in_tables)
             if table_md:
                 body.append(table_md)
                 started = True
@@ -463,6 +470,9 @@ def _read(document: Any, name: str, ignored: list[LeftOut]) -> ImportedDraft:
             body[-1] += block.markdown
         else:
             body.append(block.markdown)
+    ignored = [*ignored, *(LeftOut(message) for message in sorted(left_in_tables))]
+    if document.element.body.xpath(".//w:txbxContent"):
+        ignored.append(LeftOut(N_("text boxes (left out: copy their text into the body)")))
     if not title and not body:
         raise WordRefused(N_("%(name)s holds no text to import."), name=name)
     title = unicodedata.normalize("NFC", title)
