@@ -521,3 +521,16 @@ def test_pictures_and_tables_inside_cells_are_reported_as_left_out():
     assert {item.message for item in draft.ignored} == {"pictures inside table cells (left out)",
                                                          "tables inside table cells (left out)"}
     assert "| 项目 | 图示 |" in draft.body and not draft.images
+
+
+def test_tracked_changes_import_as_the_text_now_reads():
+    from docx.oxml import parse_xml
+    document = Document()
+    paragraph = document.add_paragraph("加快")
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    paragraph._p.append(parse_xml(f'<w:del {w} w:id="1" w:author="李青"><w:r><w:delText>编制</w:delText></w:r></w:del>'))
+    paragraph._p.append(parse_xml(f'<w:ins {w} w:id="2" w:author="李青"><w:r><w:t>制定</w:t></w:r></w:ins>'))
+    paragraph.add_run("发展规划。")
+    out = io.BytesIO()
+    document.save(out)
+    assert read_docx(out.getvalue(), "tracked.docx").body.strip() == "加快制定发展规划。"

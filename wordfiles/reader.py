@@ -33,6 +33,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
+from docx.text.run import Run
 
 from figures.images import CleanImage, ImageRefused, clean_image
 from wordfiles import styles
@@ -262,20 +263,29 @@ def _picture_blobs(element: Any, part: Any) -> list[tuple[bytes, str]]:
     return found
 
 
+# The runs of a paragraph as it now reads, in order: its own, and those inside hyperlinks,
+# tracked insertions, smart tags, content controls and simple fields. Tracked deletions
+# (w:del) are not part of the text.
+_RUNS = ("./w:r | ./w:hyperlink/w:r | ./w:ins/w:r | ./w:smartTag/w:r | ./w:sdt/w:sdtContent/w:r"
+         " | ./w:fldSimple/w:r | ./w:ins/w:hyperlink/w:r | ./w:hyperlink/w:ins/w:r")
+
+
+def _runs(paragraph: Paragraph) -> list[Run]:
+    return [Run(r, paragraph) for r in paragraph._p.xpath(_RUNS)]
+
+
 def _read_paragraph(paragraph: Paragraph, part: Any) -> _Para:
     pieces: list[tuple[str, bool]] = []  # (text, bold)
     images: list[CleanImage] = []
-    for item in paragraph.iter_inner_content():
-        runs = item.runs if hasattr(item, "runs") else [item]  # a hyperlink holds runs
-        for run in runs:
-            for blob, name in _picture_blobs(run._r, part):
-                try:
-                    images.append(clean_image(blob, name))
-                except ImageRefused as refused:
-                    raise WordRefused(str(refused), **refused.params) from refused
-            text = run.text.replace("\t", " ")
-            if text:
-                pieces.append((text, _is_bold(run, paragraph)))
+    for run in _runs(paragraph):
+        for blob, name in _picture_blobs(run._r, part):
+            try:
+                images.append(clean_image(blob, name))
+            except ImageRefused as refused:
+                raise WordRefused(str(refused), **refused.params) from refused
+        text = run.text.replace("\t", " ")
+        if text:
+            pieces.append((text, _is_bold(run, paragraph)))
     # Soft line breaks ("\n"): joined, never a new paragraph.
     plain = ""
     for text, _bold in pieces:
