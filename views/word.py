@@ -83,9 +83,13 @@ def import_form() -> Response | tuple[str, int] | str:
     return render_template("briefs/import_word.html", form=form, brief=None, error=error), status
 
 
-@bp.post("/briefs/<int:brief_id>/import-word")
-def import_revision_form(brief_id: int) -> Response | tuple[str, int]:
+@bp.route("/briefs/<int:brief_id>/import-word", methods=["GET", "POST"])
+def import_revision_form(brief_id: int) -> Response | tuple[str, int] | str:
+    """从 Word 导入 on a brief: a new revision from a .docx."""
     brief = get_brief(brief_id, IMPORT_WORD)
+    if request.method == "GET":
+        form = WordRevisionForm(version=brief.version, formdata=None)
+        return render_template("briefs/import_word.html", form=form, brief=brief, error=None)
     form = WordRevisionForm()
     error, status = None, 422
     if form.validate_on_submit():
@@ -114,13 +118,6 @@ def import_revision_form(brief_id: int) -> Response | tuple[str, int]:
         status, error = refusal(form)
     brief = get_brief(brief_id, IMPORT_WORD)
     return render_template("briefs/import_word.html", form=form, brief=brief, error=error), status
-
-
-@bp.get("/briefs/<int:brief_id>/import-word")
-def import_revision_page(brief_id: int) -> str:
-    brief = get_brief(brief_id, IMPORT_WORD)
-    form = WordRevisionForm(version=brief.version, formdata=None)
-    return render_template("briefs/import_word.html", form=form, brief=brief, error=None)
 
 
 @bp.get("/briefs/<int:brief_id>/brief.docx")
