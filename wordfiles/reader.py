@@ -13,10 +13,10 @@ pictures they hold, in document order); what a drafter typed decides the structu
   images (figures/) with the 图N … paragraph below as their caption;
 - fonts, sizes and colours are dropped: the bulletin's format decides those.
 
-Why python-docx and not mammoth: mammoth maps Word *styles* to HTML and throws away the direct
-formatting (size, centring, bold set by hand) that is how drafters mark a title and a lead
-sentence, and it merges what it cannot map; python-docx gives each run with its formatting and
-the pictures' parts, so the rules above can be applied to what was typed.
+Why python-docx and not mammoth: mammoth maps Word *styles* to HTML and keeps bold and italic,
+but ignores font sizes and alignment (how drafters mark a title by hand) and page breaks, which
+the rules above need; python-docx gives each paragraph and run with its formatting, and the
+pictures' parts, so the rules can be applied to what was typed.
 
 Everything is checked before python-docx sees the file (size, zip structure, the
 decompressed size, encryption, old binary .doc); macros and embedded objects are ignored and
