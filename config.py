@@ -105,6 +105,9 @@ class DefaultConfig:
     # (fangsong, title, heiti, kaiti) when the official names are not the ones installed.
     CANYUE_FONTS_DIR: str | None = None
     CANYUE_FONT_ROLES: dict[str, str] | None = None
+    # The face names an exported .docx asks for (w:eastAsia), per role: fangsong, title, hei,
+    # kai. Default: the official names office PCs have (wordfiles/styles.py DEFAULT_FONTS).
+    CANYUE_WORD_FONTS: dict[str, str] | None = None
 
     # Distribution: a dispatched copy not signed for after this many days is overdue.
     CANYUE_RECEIPT_OVERDUE_DAYS = 7

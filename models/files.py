@@ -18,14 +18,16 @@ class StoredFile(Base):
 
     __tablename__ = "stored_file"
     __table_args__ = (
-        CheckConstraint("kind IN ('master', 'copy')", name="known_kind"),
+        CheckConstraint("kind IN ('master', 'copy', 'image')", name="known_kind"),
         CheckConstraint("kind != 'copy' OR copy_id IS NOT NULL", name="copy_names_copy"),
         CheckConstraint("size > 0 AND pages > 0", name="not_empty"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     brief_id: Mapped[int] = mapped_column(ForeignKey("brief.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # master: the archival PDF of an issue; copy: a numbered copy
+    # master: the archival PDF of an issue; copy: a numbered copy; image: a picture in the body
+    # (figures/), re-encoded, referenced from the body by its SHA-256; its `pages` is 1.
+    kind: Mapped[str] = mapped_column(String(20))
     copy_id: Mapped[int | None] = mapped_column(ForeignKey("issue_copy.id"), index=True)
     # Relative to the file store's root; files are never overwritten or renamed.
     path: Mapped[str] = mapped_column(String(300), index=True)

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from figures.operations import image_data_uris
 from models import AuditEvent, Brief, Copy, Series, StoredFile
 from models.types import utcnow
 from publishing.brieffile import brief_as_file
@@ -232,7 +233,8 @@ def render_master(ctx: PublishContext) -> None:
     ]
     try:
         ctx.pdf = pdf_renderer().render(
-            printed_issue_from_brief(brief, specimen=False),
+            printed_issue_from_brief(brief, specimen=False,
+                                     images=image_data_uris(object_session(brief), file_store(), brief.body)),
             attachments=attachments,
             extra_metadata={"canyue-audit-head": ctx.head_before or GENESIS},
             identity=master_identity(brief),

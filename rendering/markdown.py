@@ -5,8 +5,11 @@ The body of a brief is CommonMark with a deliberately small feature set (see DES
 
 - ``#``..``####`` headings are the four levels of official writing (一、 / （一） / 1. / （1））;
   authors type the numbers themselves, so lists are off and "1、…" stays a paragraph;
-- no indented code, fences, setext headings, images or raw HTML: authors indent paragraphs
-  with spaces or full-width spaces, and a brief never embeds code, pictures or markup;
+- no indented code, fences, setext headings or raw HTML: authors indent paragraphs with spaces
+  or full-width spaces, and a brief never embeds code or markup;
+- images only as ``![图1 说明](image:<sha256>)``, a reference to an image stored with the brief
+  (figures/), which the caller resolves to a data: URI: nothing is ever fetched from a URL;
+- a paragraph 表1 … just before a table is its caption;
 - ``**…**`` works next to Chinese text and punctuation (CJK-friendly flanking, below);
 - GFM tables, links (http/https/mailto only), emphasis, block quotes and rules remain.
 
@@ -16,13 +19,14 @@ put a script, an event handler or a ``javascript:`` URL on the page.
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import nh3
 from markdown_it import MarkdownIt
-from markdown_it.common.utils import isMdAsciiPunct, isPunctChar, isWhiteSpace
+from markdown_it.common.utils import escapeHtml, isMdAsciiPunct, isPunctChar, isWhiteSpace
 from markdown_it.parser_inline import ParserInline
 from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
@@ -30,7 +34,7 @@ from markdown_it.rules_inline.state_inline import Scanned
 from markdown_it.token import Token
 from markupsafe import Markup
 
-__all__ = ["render_body", "plain_text", "is_cjk"]
+__all__ = ["render_body", "plain_text", "is_cjk", "image_references", "IMAGE_REFERENCE"]
 
 # ---------------------------------------------------------------------------------------------
 # CJK characters
@@ -186,21 +190,62 @@ def _cjk_softbreak(state: StateCore) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Image syntax stays text
+# Images: stored references only
 #
-# With the image rule off, "![a](url)" would still become "!" and a link. A brief has no
-# pictures: show what the author typed, and do not turn it into a link either.
+# "![图1 说明](image:<sha256>)" names an image stored with the brief (figures/). Any other image
+# syntax ("![a](http://…)") stays what the author typed, not even a link: a brief's pictures
+# are never fetched from a URL.
 # ---------------------------------------------------------------------------------------------
+
+IMAGE_SCHEME = "image:"
+IMAGE_REFERENCE = re.compile(r"!\[([^\]\n]*)\]\(image:([0-9a-f]{64})\)")
+
+
+def image_references(source: str) -> list[str]:
+    """The SHA-256 of every stored image the body refers to, in order, each once."""
+    return list(dict.fromkeys(match.group(2) for match in IMAGE_REFERENCE.finditer(source or "")))
 
 
 def _image_as_text(state: StateInline, silent: bool) -> bool:
     pos = state.pos
     if state.src[pos] != "!" or pos + 1 >= state.posMax or state.src[pos + 1] != "[":
         return False
+    if IMAGE_REFERENCE.match(state.src, pos):
+        return False  # a stored image: markdown-it's own image rule reads it
     if not silent:
         state.append_pending("![")
     state.pos = pos + 2
     return True
+
+
+def _render_image(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    token = tokens[idx]
+    caption = escapeHtml(self.renderInlineAsText(token.children or [], options, env))
+    digest = str(token.attrGet("src") or "")[len(IMAGE_SCHEME):]
+    uri = (env or {}).get("images", {}).get(digest)
+    if uri is None:
+        return f'<span class="missing-image">[{caption or "图片"}]</span>'
+    caption_html = f'<span class="caption">{caption}</span>' if caption else ""
+    return f'<img src="{escapeHtml(uri)}" alt="{caption}">{caption_html}'
+
+
+def _mark_figures_and_captions(state: StateCore) -> None:
+    """A paragraph holding only an image is a figure; a paragraph 表N … right before a table
+    is that table's caption. Both get a class the print styles place."""
+    tokens = state.tokens
+    for index, token in enumerate(tokens):
+        if token.type != "paragraph_open" or index + 2 >= len(tokens):
+            continue
+        inline = tokens[index + 1]
+        children = [c for c in inline.children or [] if not (c.type == "text" and not c.content.strip())]
+        if children and all(c.type == "image" for c in children):
+            token.attrSet("class", "figure")
+        elif (index + 3 < len(tokens) and tokens[index + 3].type == "table_open"
+              and _TABLE_CAPTION.match(inline.content)):
+            token.attrSet("class", "table-caption")
+
+
+_TABLE_CAPTION = re.compile(r"^\s*(?:\*\*)?\s*(?:续)?表\s*[0-9０-９一二三四五六七八九十]+")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,6 +258,12 @@ _OPTIONS = {"html": False, "linkify": False, "typographer": False}
 
 def _validate_link(url: str) -> bool:
     return url.strip().lower().startswith(_ALLOWED_SCHEMES)
+
+
+def _validate_target(url: str) -> bool:
+    # image: passes the parser only for images (_image_as_text lets nothing else through);
+    # a link to image:… is dropped by the sanitiser, which allows http, https and mailto.
+    return _validate_link(url) or bool(re.fullmatch(r"image:[0-9a-f]{64}", url.strip()))
 
 
 def _heading_level(token: Token) -> int:
@@ -245,13 +296,14 @@ def _build_parser() -> MarkdownIt:
             "lheading",  # a line of "---" or "===" under text is not a heading marker
             "html_block",
             "html_inline",
-            "image",
             "backticks",  # a backtick is just a character in a brief
         ]
     )
     md.inline.ruler.before("link", "image_as_text", _image_as_text)
     md.core.ruler.after("inline", "cjk_softbreak", _cjk_softbreak)
-    md.validateLink = _validate_link  # type: ignore[method-assign]
+    md.core.ruler.after("cjk_softbreak", "figures", _mark_figures_and_captions)
+    md.validateLink = _validate_target  # type: ignore[method-assign]
+    md.add_render_rule("image", _render_image)
     md.add_render_rule("heading_open", _render_heading_open)
     md.add_render_rule("heading_close", _render_heading_close)
     return md
@@ -265,8 +317,14 @@ _md = _build_parser()
 # ---------------------------------------------------------------------------------------------
 
 
+# An embedded image is a base64 PNG or JPEG that figures/ re-encoded, nothing else.
+_DATA_IMAGE = re.compile(r"data:image/(?:png|jpeg);base64,[A-Za-z0-9+/=]+")
+
+
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     if tag == "a" and attribute == "href" and not _validate_link(value):
+        return None
+    if tag == "img" and attribute == "src" and not _DATA_IMAGE.fullmatch(value):
         return None
     return value
 
@@ -276,16 +334,22 @@ BODY_TAGS = frozenset({
     "p", "br", "strong", "em", "blockquote", "hr", "a",
     "h3", "h4", "h5", "h6",
     "table", "thead", "tbody", "tr", "th", "td",
+    "img", "span",
 })
-BODY_CLASSES = {"h3": {"level-1"}, "h4": {"level-2"}, "h5": {"level-3"}, "h6": {"level-4"}}
+BODY_CLASSES = {"h3": {"level-1"}, "h4": {"level-2"}, "h5": {"level-3"}, "h6": {"level-4"},
+                "p": {"figure", "table-caption"}, "span": {"caption", "missing-image"}}
+BODY_ATTRIBUTES = {"a": {"href"}, "img": {"src", "alt"}}
+BODY_URL_SCHEMES = {"http", "https", "mailto", "data"}
+
+filter_body_attribute = _filter_attribute  # rendering/pdf.py cleans with it too
 
 _cleaner = nh3.Cleaner(
     tags=set(BODY_TAGS),
     clean_content_tags={"script", "style"},
-    attributes={"a": {"href"}},
+    attributes=BODY_ATTRIBUTES,
     allowed_classes=BODY_CLASSES,
     attribute_filter=_filter_attribute,
-    url_schemes={"http", "https", "mailto"},
+    url_schemes=BODY_URL_SCHEMES,
     url_relative="deny",
     link_rel="noopener noreferrer",
     strip_comments=True,
@@ -297,9 +361,12 @@ _cleaner = nh3.Cleaner(
 # ---------------------------------------------------------------------------------------------
 
 
-def render_body(source: str) -> Markup:
-    """The body of a brief (Markdown) as sanitised HTML, safe to put on a page."""
-    html = _md.render(source or "")
+def render_body(source: str, images: Mapping[str, str] | None = None) -> Markup:
+    """The body of a brief (Markdown) as sanitised HTML, safe to put on a page.
+
+    `images` maps the SHA-256 of each stored image the body names to its data: URI
+    (figures.image_data_uris); an image not in it shows as its caption in brackets."""
+    html = _md.render(source or "", {"images": dict(images or {})})
     return Markup(_cleaner.clean(html))
 
 
@@ -317,7 +384,14 @@ def plain_text(source: str) -> str:
                 parts.append(" ")
             elif token.type == "hardbreak":
                 parts.append("\n")
+            elif token.type == "image":
+                parts.append(token.content)  # the caption: searchable, and compared in diffs
         text = "".join(parts).strip()
         if text:
             lines.append(text)
     return "\n".join(lines)
+
+
+def body_tokens(source: str) -> list[Token]:
+    """The body parsed by the same parser (for writers of other formats: wordfiles/)."""
+    return _md.parse(source or "", {"images": {}})

@@ -60,7 +60,7 @@ from weasyprint.urls import URLFetcherResponse
 
 from rendering import typesetting
 from rendering.fonts import FontSetup, embed_compact_fonts_as_cff, install_compact_subsetting
-from rendering.markdown import BODY_CLASSES, BODY_TAGS
+from rendering.markdown import BODY_ATTRIBUTES, BODY_CLASSES, BODY_TAGS, BODY_URL_SCHEMES, filter_body_attribute
 from rendering.printing import PrintedIssue
 from rendering.xmp import DocumentIdentity, write_metadata
 
@@ -360,9 +360,10 @@ def _install_faster_compression() -> None:
 _body_cleaner = nh3.Cleaner(
     tags=set(BODY_TAGS),
     clean_content_tags={"script", "style"},
-    attributes={"a": {"href"}},
+    attributes=BODY_ATTRIBUTES,
     allowed_classes=BODY_CLASSES,
-    url_schemes={"http", "https", "mailto"},
+    attribute_filter=filter_body_attribute,  # images: re-encoded data: URIs only (figures/)
+    url_schemes=BODY_URL_SCHEMES,
     url_relative="deny",
     link_rel=None,
     strip_comments=True,

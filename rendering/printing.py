@@ -14,6 +14,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -240,8 +241,10 @@ class PrintedIssue:
 
 
 def printed_issue_from_brief(brief: Any, *, specimen: bool, copy_number: str | None = None,
-                             print_run: int | None = None) -> PrintedIssue:
-    """The printed page of ``brief`` (a Brief, duck-typed, with its ``series``).
+                             print_run: int | None = None,
+                             images: Mapping[str, str] | None = None) -> PrintedIssue:
+    """The printed page of ``brief`` (a Brief, duck-typed, with its ``series``); ``images``
+    are the body's stored images as data: URIs (figures.operations.image_data_uris).
 
     ``print_run`` is the 共印 to print; the previews pass the number publishing would print now
     (publishing.pipeline.print_run_now). Without it, the brief's own (set by publishing), else
@@ -262,7 +265,7 @@ def printed_issue_from_brief(brief: Any, *, specimen: bool, copy_number: str | N
         urgency=brief.urgency or "",
         title=brief.title or "",
         author_line=brief.author_line or "",
-        body_html=render_body(brief.body or ""),
+        body_html=render_body(brief.body or "", images),
         editor_name=brief.editor_name,
         contact_phone=series.contact_phone or "",
         address=series.address or "",

@@ -219,3 +219,37 @@ def test_plain_text_latin_break_is_space():
                                               (".", False), ("😀", False), ("⚡", False)])
 def test_is_cjk(ch, expected):
     assert is_cjk(ch) is expected
+
+
+# --- tables and images (issue 11) -------------------------------------------------------------
+
+DIGEST = "ab" * 32
+
+
+def test_a_table_caption_is_marked_and_the_header_row_is_thead():
+    html = str(render_body("表1 主要城市\n\n| 城市 | 规模 |\n|---|---|\n| 深圳 | 960 |"))
+    assert '<p class="table-caption">表1 主要城市</p>' in html and "<thead>" in html
+    assert '<p class="table-caption">' not in str(render_body("表1 不在表格前\n\n正文。"))
+
+
+def test_a_stored_image_reference_embeds_only_the_given_data_uri():
+    source = f"![图1 规模](image:{DIGEST})"
+    html = str(render_body(source, {DIGEST: "data:image/png;base64,iVBORw0KGgo="}))
+    assert html.strip() == ('<p class="figure"><img src="data:image/png;base64,iVBORw0KGgo=" alt="图1 规模">'
+                            '<span class="caption">图1 规模</span></p>')
+    assert "<img" not in str(render_body(source))  # not resolved: its caption only
+    # Whatever the caller passes, only a base64 PNG or JPEG data: URI reaches the page.
+    hostile = str(render_body(source, {DIGEST: "javascript:alert(1)"}))
+    assert "javascript" not in hostile
+
+
+def test_other_image_targets_and_links_to_images_stay_inert():
+    assert "<img" not in str(render_body("![a](image:1234)"))
+    assert "href" not in str(render_body(f"[链接](image:{DIGEST})"))
+
+
+def test_image_references_and_captions_in_plain_text():
+    source = f"正文。\n\n![图1 规模](image:{DIGEST})\n\n![图2 其他](image:{DIGEST})"
+    from rendering.markdown import image_references
+    assert image_references(source) == [DIGEST]
+    assert plain_text(source).splitlines() == ["正文。", "图1 规模", "图2 其他"]

@@ -109,6 +109,10 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
         "corrections.request_form": {"issue_date": "2026-11-20", "issue_number": "9", "total_number": "99",
                                      "reason": "伪造", "version": "6"},
         "corrections.confirm_form": {"comment": "伪造", "version": "6"},
+        # Word files and images (views/word.py).
+        "word.import_form": {"series_id": "1", "file": "an upload, made fresh for each post below"},
+        "word.import_revision_form": {"version": "1", "file": "an upload, made fresh for each post below"},
+        "word.upload_image": {"version": "1", "caption": "伪造", "file": "an upload, made fresh for each post below"},
     }
 
     def data_for(endpoint: str) -> dict:
@@ -116,6 +120,12 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
             return {"files": (io.BytesIO(b"---\ntitle: x\n---\n"), "forged.md")}
         if endpoint == "distribution.recipients_import":
             return {"file": (io.BytesIO("姓名或单位,类别\n伪造,送\n".encode()), "forged.csv")}
+        if endpoint in ("word.import_form", "word.import_revision_form"):
+            from tests.wordsamples import typed_docx
+            return {**form_data[endpoint], "file": (io.BytesIO(typed_docx()), "forged.docx")}
+        if endpoint == "word.upload_image":
+            from tests.wordsamples import chart_png
+            return {**form_data[endpoint], "file": (io.BytesIO(chart_png()), "forged.png")}
         return dict(form_data[endpoint])
 
     persona = {"auth.login": None, "auth.second_factor": None, "auth.enrol_at_login": None,
@@ -158,8 +168,9 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     # sequences, export, import, and distribution: 2 recipient, import, series list, add, save, remove,
     # move, dispatch, receipts, recall, copy move, new link, revoke; the audit trail's verification;
     # a correction's request and confirmation; and sign-in: second factor, enrolment at sign-in,
-    # set-up, turning off, recovery codes, the two-factor policy
-    assert len(checked) == 40, checked
+    # set-up, turning off, recovery codes, the two-factor policy; a Word import (new draft and
+    # revision) and an image upload
+    assert len(checked) == 43, checked
     assert snapshot(app) == before
 
 

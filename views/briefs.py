@@ -16,7 +16,9 @@ from werkzeug.wrappers import Response
 
 from archive.fixity import record_download_check
 from extensions import db
+from figures.operations import image_data_uris
 from forms.base import refusal
+from forms.word import ImageForm
 from forms.brief import ActionForm, BriefForm, DiffForm, EditBriefForm, NewBriefForm, PublishForm, version_of
 from i18n import translate
 from models import AuditEvent, Brief, Correction, Revision, Series, StoredFile
@@ -34,7 +36,7 @@ from views.inputs import int_arg
 from workflows.brief import STATE_LABELS, TRANSITIONS, State
 from workflows.correction import CorrectionState
 from workflows.limits import MAX_ID, MAX_PAGE, ContentRefused, parse_whole_number
-from workflows.policy import BROWSE_BRIEFS, EDIT, READ, available_actions, can, may, readable_clause
+from workflows.policy import BROWSE_BRIEFS, EDIT, EXPORT_WORD, IMPORT_WORD, READ, UPLOAD_IMAGE, available_actions, can, may, readable_clause
 from workflows.transitions import (
     ActionRefused,
     InvalidAction,
@@ -187,6 +189,7 @@ def new() -> Response | str:
     return render_template("briefs/form.html", form=form, brief=None), status
 
 
+
 def _content_refused(form: BriefForm, refused: ContentRefused, brief: Brief | None) -> tuple[str, int]:
     """The form again, the refusal next to its field, what was typed kept (the operation checks
     the content's limits whoever calls it; the form's own checks normally catch it first)."""
@@ -243,7 +246,8 @@ def edit(brief_id: int) -> Response | tuple[str, int] | str:
         return render_template("briefs/form.html", form=form, brief=brief, conflict=_stale_message()), 400
     else:  # what was typed is refused (too long, control characters): shown again, with the reasons
         return render_template("briefs/form.html", form=form, brief=brief), 422
-    return render_template("briefs/form.html", form=form, brief=brief)
+    image_form = ImageForm(formdata=None) if can(current_user, brief, UPLOAD_IMAGE) else None
+    return render_template("briefs/form.html", form=form, brief=brief, image_form=image_form)
 
 
 def _brief_or_gone_conflict(brief_id: int, form: ActionForm) -> Brief:
@@ -278,6 +282,11 @@ def _action_forms(brief: Brief, failed: str | None = None, failed_form: ActionFo
     return forms
 
 
+def _images(brief: Brief) -> dict[str, str]:
+    """The body's stored images as data: URIs: the page and the PDF embed them, fetching nothing."""
+    return dict(image_data_uris(db.session, file_store(), brief.body))
+
+
 def _render_show(brief: Brief, *, error: str | None = None, failed: str | None = None,
                  failed_form: ActionForm | None = None) -> str:
     events = db.session.scalars(
@@ -286,11 +295,13 @@ def _render_show(brief: Brief, *, error: str | None = None, failed: str | None =
     return render_template(
         "briefs/show.html",
         brief=brief,
-        body_html=render_body(brief.body),
+        body_html=render_body(brief.body, _images(brief)),
         events=events,
         actions=available_actions(current_user, brief),
         action_forms=_action_forms(brief, failed, failed_form),
         can_edit=bool(can(current_user, brief, EDIT)),
+        word_actions={"export": bool(can(current_user, brief, EXPORT_WORD)),
+                      "import": bool(can(current_user, brief, IMPORT_WORD))},
         error=error,
         failed=failed,
         returned=_returned_reasons([brief.id]).get(brief.id),
@@ -425,7 +436,8 @@ def _source_pdf(brief: Brief, source: _PreviewSource) -> bytes:
                 wait=max(1, round(wait / 60))))
             response.headers["Retry-After"] = str(int(wait) + 1)
             abort(response)
-        issue = printed_issue_from_brief(brief, specimen=True, print_run=source.print_run)
+        issue = printed_issue_from_brief(brief, specimen=True, print_run=source.print_run,
+                                         images=_images(brief))
         data = pdf_renderer().render(issue).data
         cache.put(source.key, data)
     return data

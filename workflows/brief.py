@@ -290,6 +290,7 @@ EVENT_LABELS: dict[str, str] = {
     "publish": N_("published it"),
     "archive": N_("filed it in the archive"),
     "import": N_("imported it into the archive"),
+    "import_word": N_("imported a Word file into it"),
     "withdraw": N_("withdrew it"),
     "request_correction": N_("asked for a correction"),
     "confirm_correction": N_("confirmed the correction"),

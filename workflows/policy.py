@@ -50,6 +50,11 @@ ALLOWED = Decision()
 # Actions that are not moves of the state machine.
 READ = "read"
 EDIT = "edit"
+# Word files and images (wordfiles/, figures/): a .docx read in as a new revision and an
+# uploaded image change the content, so they follow EDIT; the .docx export follows READ.
+IMPORT_WORD = "import_word"
+UPLOAD_IMAGE = "upload_image"
+EXPORT_WORD = "export_word"
 
 REVIEW_STATES = frozenset(
     {State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED, State.PUBLISHED, State.ARCHIVED}
@@ -186,9 +191,9 @@ def can(user: Actor, brief: Any, action: str) -> Decision:
         return _can_account(user, brief, action)
     if not can_read(user, brief):
         return Decision(Refusal.NOT_FOUND, N_("This brief does not exist or you may not see it."))
-    if action == READ:
+    if action in (READ, EXPORT_WORD):
         return ALLOWED
-    if action == EDIT:
+    if action in (EDIT, IMPORT_WORD, UPLOAD_IMAGE):
         return _check_edit(user, brief)
     if action in DISTRIBUTION_ACTIONS:
         return _check_distribution(user, brief, action)
