@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -19,7 +20,7 @@ from forms.base import refusal
 from forms.brief import ActionForm, BriefForm, DiffForm, EditBriefForm, NewBriefForm, PublishForm, version_of
 from i18n import translate
 from models import AuditEvent, Brief, Correction, Revision, Series, StoredFile
-from publishing.pipeline import PublishError, default_issue_date, publish
+from publishing.pipeline import PublishError, default_issue_date, next_numbers_for, publish
 from publishing.previews import render_throttle, specimen_cache, specimen_key
 from publishing.services import file_store, pdf_renderer
 from publishing.storage import FixityError
@@ -31,6 +32,8 @@ from views.errors import error_page
 from views.inputs import int_arg
 from workflows.brief import STATE_LABELS, TRANSITIONS, State
 from workflows.correction import CorrectionState
+from workflows.copy import Medium
+from workflows.distribution import plan_copies
 from workflows.limits import MAX_ID, MAX_PAGE, ContentRefused, parse_whole_number
 from workflows.policy import BROWSE_BRIEFS, EDIT, READ, available_actions, can, may, readable_clause
 from workflows.transitions import (
@@ -296,6 +299,7 @@ def _render_show(brief: Brief, *, error: str | None = None, failed: str | None =
         # What was typed into a form that is no longer offered (the brief moved on meanwhile).
         kept_text=(failed_form.comment.data or "").strip() if failed_form is not None and failed not in {
             t.action for t in available_actions(current_user, brief)} else "",
+        show_fixity=bool(may(current_user, "manage_archive")),
         superseded_files=db.session.scalar(select(db.func.count(StoredFile.id)).where(
             StoredFile.brief_id == brief.id, StoredFile.superseded_by_id.is_not(None))),
     )
@@ -349,7 +353,8 @@ def publish_form(brief_id: int) -> Response | tuple[str, int] | str:
         form.version.data = str(brief.version)
     status = 200
     error = None
-    if form.validate_on_submit():
+    checking = request.form.get("check") == "1"  # "show the numbers for this date": nothing is published
+    if form.validate_on_submit() and not checking:
         try:
             published = publish(
                 db.session, brief.id, current_user,
@@ -374,9 +379,25 @@ def publish_form(brief_id: int) -> Response | tuple[str, int] | str:
                     issue=published.issue_number, total=published.total_number), "success")
             return redirect(url_for("briefs.show", brief_id=brief_id))
         brief = get_brief(brief_id)
-    elif request.method == "POST":
+    elif request.method == "POST" and not checking:
         status, _reason = refusal(form)
-    return render_template("briefs/publish.html", brief=brief, form=form, error=error), status
+    return render_template("briefs/publish.html", brief=brief, form=form, error=error,
+                           outlook=_publish_outlook(brief, form.issue_date.data)), status
+
+
+def _publish_outlook(brief: Brief, issue_date: Any) -> dict[str, Any]:
+    """What 印发 will do on that date, from the same functions the pipeline runs (the numbers
+    from next_numbers_for, the copies from plan_copies): no second computation to drift."""
+    planned = plan_copies(db.session, brief)
+    outlook: dict[str, Any] = {"numbers": None, "problem": None, "copies": len(planned),
+                               "printed": sum(1 for c in planned if c.medium == Medium.PRINTED.value)}
+    if issue_date is None:
+        return outlook
+    try:
+        outlook["numbers"] = next_numbers_for(db.session, brief, issue_date)
+    except InvalidAction as refused:
+        outlook["problem"] = translate(refused)
+    return outlook
 
 
 @bp.get("/briefs/<int:brief_id>/preview")
