@@ -28,7 +28,12 @@ def split_list(text: str | None) -> list[str]:
 
 
 class BriefForm(CanyueForm):
-    title = StringField(_l("Title"), validators=[Length(max=limits.TITLE_LENGTH)])
+    # A title is needed to save at all (no pile of "(untitled)" drafts); a long one is refused
+    # with its limit named, never cut by the browser (the input carries no maxlength).
+    title = StringField(_l("Title"), validators=[
+        DataRequired(message=_l("Please give the brief a title before saving.")),
+        Length(max=limits.TITLE_LENGTH, message=_l("The title is %(length)d characters long; at most %(max)d are allowed.")),
+    ])
     author_line = StringField(_l("Author line (署名)"), validators=[Length(max=limits.AUTHOR_LINE_LENGTH)])
     special_report = TextAreaField(
         _l("本期专报 (one name with title per line, in order)"),

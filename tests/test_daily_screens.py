@@ -129,3 +129,133 @@ def test_the_fingerprint_is_for_the_archivist_not_the_drafter(login_as, make_bri
     assert "SHA-256" not in text(login_as("drafter").get(f"/briefs/{brief_id}"))
     assert "data-fixity" not in text(login_as("editor").get(f"/briefs/{brief_id}"))
     assert "SHA-256" in text(login_as("archivist").get(f"/briefs/{brief_id}"))
+
+
+# --- 4. no dead ends ------------------------------------------------------------------------
+
+
+def test_saving_needs_a_title(app, login_as, series_id):
+    drafter = english(login_as("drafter"))
+    response = drafter.post("/briefs/new", {"series_id": str(series_id), "title": "", "body": "正文"})
+    assert response.status_code == 422
+    assert "Please give the brief a title before saving." in text(response)
+    assert "正文" in text(response)  # what was typed stays
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(Brief.id))) == 0
+
+
+def test_an_author_deletes_a_draft_never_submitted(app, login_as, make_brief):
+    brief_id = make_brief(State.DRAFT, title="不再需要的稿子")
+    drafter = login_as("drafter")
+    assert 'value="delete"' in text(drafter.get(f"/briefs/{brief_id}"))
+    response = drafter.post(f"/briefs/{brief_id}", {"do": "delete", "delete-version": str(fetch(app, brief_id).version)},
+                            prefix="delete")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/")
+    # Hidden everywhere, from its author too...
+    assert drafter.get(f"/briefs/{brief_id}").status_code == 404
+    assert "不再需要的稿子" not in text(drafter.get("/briefs")) + text(drafter.get("/"))
+    # ...but kept: the row, its revision, its events (the chain is not cut), with who deleted it.
+    with app.app_context():
+        brief = db.session.get(Brief, brief_id)
+        assert brief is not None and brief.deleted_at is not None and brief.state == "draft"
+        actions = [e.action for e in db.session.scalars(
+            select(AuditEvent).where(AuditEvent.brief_id == brief_id).order_by(AuditEvent.seq))]
+        assert actions == ["create", "delete"]
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_submitted_or_foreign_draft_cannot_be_deleted(app, login_as, make_brief):
+    returned = make_brief(State.IN_REVIEW)
+    editor = login_as("editor")
+    editor.act(returned, "return", "请补充数据")  # a draft again, but it was submitted once
+    drafter = login_as("drafter")
+    assert 'value="delete"' not in text(drafter.get(f"/briefs/{returned}"))
+    assert drafter.act(returned, "delete").status_code == 409
+    other = make_brief(State.DRAFT, author="drafter2")
+    assert drafter.act(other, "delete").status_code == 404
+    assert fetch(app, returned).deleted_at is None and fetch(app, other).deleted_at is None
+
+
+def test_a_refused_move_answers_on_the_briefs_own_address(app, login_as, make_brief):
+    brief_id = make_brief(State.IN_REVIEW)
+    editor = english(login_as("editor"))
+    page = text(editor.get(f"/briefs/{brief_id}"))
+    assert f'action="/briefs/{brief_id}"' in page and "/act/" not in page
+    response = editor.post(f"/briefs/{brief_id}", {"do": "return", "return-comment": "",
+                                                   "return-version": str(fetch(app, brief_id).version)},
+                           prefix="return")
+    assert response.status_code == 422 and "reason" in text(response).lower()
+    assert fetch(app, brief_id).state == State.IN_REVIEW
+
+
+# --- 5. no silent changes -------------------------------------------------------------------
+
+
+def test_a_long_title_is_refused_with_its_length_not_cut(app, login_as, make_brief):
+    brief_id = make_brief(State.DRAFT)
+    drafter = english(login_as("drafter"))
+    page = text(drafter.get(f"/briefs/{brief_id}/edit"))
+    title_input = re.search(r'<input[^>]*id="title"[^>]*>', page).group(0)
+    assert "maxlength" not in title_input  # the browser would cut silently
+    long_title = "关" * 205
+    response = drafter.post(f"/briefs/{brief_id}/edit", {"title": long_title, "body": "正文",
+                                                         "version": str(fetch(app, brief_id).version)})
+    assert response.status_code == 422
+    assert "The title is 205 characters long; at most 200 are allowed." in text(response)
+    assert fetch(app, brief_id).title != long_title[:200]
+
+
+def test_receipts_are_typed_not_the_units_name(app, login_as, make_brief, clerk, series_id):
+    from workflows import distribution as lists
+    from models import Recipient
+
+    with app.app_context():
+        unit = Recipient(name="市委办公室", title="", organisation="中共苏州市委", category="报", default_copies=1)
+        db.session.add(unit)
+        db.session.flush()
+        lists.replace_series_list(db.session, series_id, [(unit.id, "报", 1, "printed")])
+        db.session.commit()
+    brief_id = make_brief(State.PUBLISHED, special_report=[])
+    http = english(login_as("clerk"))
+    board = text(http.get(f"/briefs/{brief_id}/copies"))
+    # 经办人 is the clerk on the board, as on a copy's page.
+    assert re.search(r'name="person"[^>]*value="机要员小刘"', board)
+    copy_id = re.search(r'href="/copies/(\d+)"', board).group(1)
+    copy_page = text(http.get(f"/copies/{copy_id}"))
+    assert re.search(r'name="dispatch-person"[^>]*value="机要员小刘"', copy_page)
+    http.post(f"/briefs/{brief_id}/copies/dispatch", {"route": "courier", "person": "机要员小刘",
+                                                     "version": str(fetch(app, brief_id).version)})
+    board = text(http.get(f"/briefs/{brief_id}/copies"))
+    signed = re.search(r'<input type="text" name="signed-(\d+)"[^>]*>', board)
+    assert signed.group(1) == copy_id and 'value=""' in signed.group(0)  # not 市委办公室
+    assert not re.search(r'name="receive-person"[^>]*value="[^"]', text(http.get(f"/copies/{copy_id}")))
+    # Ticking without a name is refused, nothing recorded.
+    response = http.post(f"/briefs/{brief_id}/copies/receipts", {"copy": copy_id, f"signed-{copy_id}": "",
+                                                                "version": str(fetch(app, brief_id).version)})
+    assert response.status_code == 422 and "please type the name of the person who signed" in text(response)
+    with app.app_context():
+        assert db.session.get(Copy, int(copy_id)).received_at is None
+
+
+# --- 9. a new brief starts with the series' usual leaders --------------------------------------
+
+
+def test_a_new_brief_starts_with_the_series_leaders(app, login_as, series_id):
+    from workflows import distribution as lists
+    from models import Recipient
+
+    with app.app_context():
+        ids = []
+        for name, title in [("王建国", "书记"), ("李明", "代市长")]:
+            leader = Recipient(name=name, title=title, organisation="", category="专报", default_copies=1)
+            db.session.add(leader)
+            db.session.flush()
+            ids.append(leader.id)
+        lists.replace_series_list(db.session, series_id, [(i, "专报", 1, "printed") for i in ids])
+        db.session.commit()
+        labels = lists.series_special_labels(db.session, series_id)
+    assert labels
+    page = text(login_as("drafter").get("/briefs/new"))
+    box = re.search(r'<textarea[^>]*id="special_report"[^>]*>([^<]*)</textarea>', page).group(1)
+    assert box.strip().split("\n") == labels

@@ -33,7 +33,7 @@ from views.inputs import int_arg
 from workflows.brief import STATE_LABELS, TRANSITIONS, State
 from workflows.correction import CorrectionState
 from workflows.copy import Medium
-from workflows.distribution import plan_copies
+from workflows.distribution import plan_copies, series_special_labels
 from workflows.limits import MAX_ID, MAX_PAGE, ContentRefused, parse_whole_number
 from workflows.policy import BROWSE_BRIEFS, EDIT, READ, available_actions, can, may, readable_clause
 from workflows.transitions import (
@@ -174,6 +174,11 @@ def new() -> Response | str:
     if request.method == "GET":
         form.classification.data = current_app.config["CANYUE_DEFAULT_CLASSIFICATION"]
         form.author_line.data = ""
+        # The series' usual 本期专报 leaders (the 专报 lines of its default list), to edit.
+        chosen = request.args.get("series", type=int) or (form.series_id.choices[0][0] if form.series_id.choices else None)
+        if chosen in {value for value, _label in form.series_id.choices}:
+            form.series_id.data = chosen
+            form.special_report.data = "\n".join(series_special_labels(db.session, chosen))
     if form.validate_on_submit():
         series = db.session.get(Series, form.series_id.data)
         try:
@@ -260,7 +265,8 @@ def _brief_or_gone_conflict(brief_id: int, form: ActionForm) -> Brief:
 
 def _moved_on(brief: Brief) -> bool:
     """Whether the form posted was filled in on an older version of the brief."""
-    raw = request.form.get("version") or request.form.get(f"{request.view_args.get('action')}-version")
+    action = (request.view_args or {}).get("action") or request.form.get("do")
+    raw = request.form.get("version") or request.form.get(f"{action}-version")
     if not raw:
         return True  # no version at all: not the form of this version
     version = parse_whole_number(raw, 1, MAX_ID)
@@ -308,6 +314,14 @@ def _render_show(brief: Brief, *, error: str | None = None, failed: str | None =
 @bp.get("/briefs/<int:brief_id>")
 def show(brief_id: int) -> str:
     return _render_show(get_brief(brief_id))
+
+
+@bp.post("/briefs/<int:brief_id>")
+def act_here(brief_id: int) -> Response | tuple[str, int]:
+    """The brief page's action forms post to the page itself (the move in `do`), so that a
+    refused move (a reason missing, say) answers on the brief's own address, what was typed
+    kept in the form — never on an /act/ address that a reload or a bookmark would repeat."""
+    return act(brief_id, request.form.get("do", ""))
 
 
 @bp.post("/briefs/<int:brief_id>/act/<action>")

@@ -71,6 +71,7 @@ from workflows.copy import (
 from workflows.dispatch import StaleCopy, apply_copy_transition, dispatch_all, recall_issue, record_receipts
 from workflows.i18n import N_
 from workflows.limits import (
+    Problem,
     MAX_COPIES_PER_LINE,
     MAX_ID,
     PERSON_NAME_LENGTH,
@@ -502,7 +503,9 @@ def _render_board(brief: Brief, *, error: str | None = None, status: int = 200) 
     days = current_app.config["CANYUE_RECEIPT_OVERDUE_DAYS"]
     state = board(db.session, brief, days)
     now = _now_local(brief)
-    dispatch_form = DispatchAllForm(formdata=None, version=str(brief.version), when=now)
+    # 经办人: the clerk at the keyboard, as on a copy's own page.
+    dispatch_form = DispatchAllForm(formdata=None, version=str(brief.version), when=now,
+                                    person=current_user.display_name)
     dispatch_form.route.choices = _route_choices()
     return render_template(
         "distribution/board.html", brief=brief, board=state, histories=histories(db.session, brief),
@@ -562,8 +565,9 @@ def receipts(brief_id: int) -> Response | tuple[str, int]:
             copy_id = parse_whole_number(raw, 1, MAX_ID)
             if copy_id is None:
                 raise InvalidAction(N_("The form was incomplete. Please try again."))
-            signed = request.form.get(f"signed-{raw}", "")
-            problem = text_problem(signed, limit=PERSON_NAME_LENGTH, single_line=True)
+            signed = request.form.get(f"signed-{raw}", "").strip()
+            problem = text_problem(signed, limit=PERSON_NAME_LENGTH, single_line=True) or (
+                None if signed else Problem(N_("please type the name of the person who signed")))
             if problem:
                 raise InvalidAction(N_("Who signed for copy %(copy)s: %(problem)s"), copy=raw, problem=problem)
             chosen.append((copy_id, signed))
@@ -625,8 +629,8 @@ def _move_form(copy: Copy, action: str, formdata: Any = None) -> CopyMoveForm:
         if action == "dispatch":
             defaults["route"] = Route.ELECTRONIC.value if copy.medium == Medium.ELECTRONIC.value else Route.COURIER.value
             defaults["person"] = current_user.display_name
-        elif action in ("receive", "return_copy"):
-            defaults["person"] = copy.recipient_name
+        # Who signed for or returned a copy is typed, never guessed: the recipient may be a
+        # unit, and ticking a box must not record a unit as the person who signed.
         elif action == "destroy":
             defaults["person"] = current_user.display_name
         form = CopyMoveForm(prefix=action, formdata=None, **defaults)
