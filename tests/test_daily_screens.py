@@ -259,3 +259,123 @@ def test_a_new_brief_starts_with_the_series_leaders(app, login_as, series_id):
     page = text(login_as("drafter").get("/briefs/new"))
     box = re.search(r'<textarea[^>]*id="special_report"[^>]*>([^<]*)</textarea>', page).group(1)
     assert box.strip().split("\n") == labels
+
+
+# --- 9. the admin's home; the new-user form -----------------------------------------------------
+
+
+def test_the_admins_home_is_the_system_status(app, login_as, make_brief, series_id):
+    from status.system import record_backup
+
+    make_brief(State.PUBLISHED)
+    admin = english(login_as("admin"))
+    response = admin.get("/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/admin")
+    page = text(admin.get("/admin"))
+    with app.app_context():
+        from models import User as U
+        total = db.session.scalar(select(db.func.count(U.id)))
+    assert f"{total} accounts in all" in page
+    assert "1 series in all" in page
+    assert "No backup recorded yet" in page
+    assert 'data-status="mail"' in page  # the failed-mail hook (templates/admin/_failed_mail.html)
+    with app.app_context():
+        record_backup(db.session, "/srv/backups/canyue-backup-20261201T2000Z.tar", 2048)
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["archive", "verify"])
+    assert result.exit_code == 0, result.output
+    page = text(admin.get("/admin"))
+    assert "canyue-backup-20261201T2000Z.tar" in page and "2 KB" in page
+    assert 'data-failing="0"' in page and "0 never checked" in page
+    assert login_as("drafter").get("/admin").status_code == 403
+
+
+def test_a_backup_is_recorded_for_the_admins_home(app, login_as, tmp_path, make_brief):
+    make_brief(State.PUBLISHED)
+    out = tmp_path / "b.tar"
+    result = app.test_cli_runner().invoke(args=["backup", "create", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert str(out) in text(english(login_as("admin")).get("/admin"))
+
+
+def test_the_new_user_form_asks_for_a_password(login_as, people):
+    admin = english(login_as("admin"))
+    page = text(admin.get("/admin/users/new"))
+    assert "leave empty to keep it" not in page
+    assert re.search(r'<label for="password">Password</label>', page)
+    assert "leave empty to keep it" in text(admin.get(f"/admin/users/{people['drafter']}"))
+
+
+# --- the 机要员's print run: every paper copy in one PDF -------------------------------------------
+
+
+def _paper_world(app, series_id):
+    from workflows import distribution as lists
+    from models import Recipient
+
+    with app.app_context():
+        lines = []
+        for name, medium, copies in [("市委办公室", "printed", 2), ("市政府办公室", "electronic", 1), ("各区党政办", "printed", 1)]:
+            unit = Recipient(name=name, title="", organisation="", category="报", default_copies=copies)
+            db.session.add(unit)
+            db.session.flush()
+            lines.append((unit.id, "报", copies, medium))
+        lists.replace_series_list(db.session, series_id, lines)
+        db.session.commit()
+
+
+def test_the_clerk_prints_every_paper_copy_in_one_duplex_pdf(app, login_as, make_brief, clerk, series_id):
+    import io
+
+    from pypdf import PdfReader
+
+    from models import DownloadLog
+
+    _paper_world(app, series_id)
+    brief_id = make_brief(State.PUBLISHED, special_report=[])
+    http = login_as("clerk")
+    assert f"/briefs/{brief_id}/copies/paper.pdf" in text(http.get(f"/briefs/{brief_id}/copies"))
+    response = http.get(f"/briefs/{brief_id}/copies/paper.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    with app.app_context():
+        copies = db.session.scalars(select(Copy).where(Copy.brief_id == brief_id).order_by(Copy.number)).all()
+        paper = [c for c in copies if c.medium == "printed"]
+        assert [c.serial for c in paper] == ["000001", "000002", "000004"]  # 000003 is electronic
+        pages_each = [c.stored_file.pages for c in paper]
+    reader = PdfReader(io.BytesIO(response.data))
+    padded = [n + n % 2 for n in pages_each]
+    assert len(reader.pages) == sum(padded)
+    # Each copy starts on an odd (right-hand) page, in 份号 order; the page after an odd-length
+    # copy is blank.
+    start = 0
+    for copy, n, width in zip(paper, pages_each, padded):
+        assert copy.serial in reader.pages[start].extract_text()
+        if n % 2:
+            assert reader.pages[start + n].extract_text().strip() == ""
+        start += width
+    # Downloads are logged, one per copy in the run.
+    with app.app_context():
+        logged = db.session.scalars(select(DownloadLog.copy_id)).all()
+        assert sorted(logged) == sorted(c.id for c in paper)
+
+
+def test_a_two_page_copy_needs_no_blank(app, login_as, make_brief, clerk, series_id):
+    import io
+
+    from pypdf import PdfReader
+
+    _paper_world(app, series_id)
+    long_body = "\n\n".join(["当前，低空经济正成为各地竞相布局的新赛道，形成分析建议，供领导参阅。" * 6] * 12)
+    brief_id = make_brief(State.PUBLISHED, special_report=[], body=long_body)
+    with app.app_context():
+        pages = [c.stored_file.pages for c in db.session.scalars(
+            select(Copy).where(Copy.brief_id == brief_id, Copy.medium == "printed").order_by(Copy.number))]
+    assert pages[0] >= 2
+    reader = PdfReader(io.BytesIO(login_as("clerk").get(f"/briefs/{brief_id}/copies/paper.pdf").data))
+    assert len(reader.pages) == sum(n + n % 2 for n in pages)
+
+
+def test_the_print_run_is_for_those_who_dispatch(login_as, make_brief):
+    brief_id = make_brief(State.PUBLISHED)
+    assert login_as("drafter").get(f"/briefs/{brief_id}/copies/paper.pdf").status_code == 403
+    assert login_as("archivist").get(f"/briefs/{brief_id}/copies/paper.pdf").status_code == 403

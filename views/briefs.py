@@ -56,6 +56,8 @@ PIPELINE_PAGES = {
     "confirm_correction": "corrections.confirm_form",
 }
 
+# Roles whose 我的待办 can hold something (an administrator holding none goes to the system status).
+BRIEF_WORKERS = frozenset({"drafter", "editor", "signer", "archivist", "clerk"})
 OPEN_STATES = [State.DRAFT, State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED]
 CONTENT_LABELS = [
     ("title", _l("Title")),
@@ -96,6 +98,8 @@ def dashboard() -> Response | str:
     """我的待办: the briefs waiting for my action, grouped by what I am to do."""
     if not may(current_user, BROWSE_BRIEFS):  # the auditor reads no brief: their work is the log
         return redirect(url_for("audit.security_log"))
+    if may(current_user, "manage_users") and not current_user.role_set & BRIEF_WORKERS:
+        return redirect(url_for("admin.home"))  # an admin moves no brief: their home is the system
     # Published issues wait only for archivists (filing) and, with a correction pending, for
     # signers; others need not scan the archive.
     waiting = OPEN_STATES + ([State.PUBLISHED] if may(current_user, "manage_archive") else [])

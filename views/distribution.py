@@ -32,6 +32,7 @@ from distribution.board import (
 from distribution.csvio import export_distribution, export_recipients, import_recipients, parse_recipients
 from distribution.links import LinkRefused, log_download, make_link, open_link, revoke_link
 from distribution.receipts import html_to_pdf
+from printrun.merge import merge_for_duplex
 from extensions import db
 from forms.auth import EmptyForm
 from forms.base import refusal
@@ -701,6 +702,45 @@ def _serve_copy(copy: Copy) -> Response:
         abort(error_page(409, _("The stored copy no longer matches the fingerprint recorded when it was made, "
                                 "so it is not served. Please tell the archivist.")))
     return _pdf_response(data, f"{_issue_name(copy.brief)}-{copy.serial}.pdf", attachment=True)
+
+
+@bp.get("/briefs/<int:brief_id>/copies/paper.pdf")
+def paper_copies_pdf(brief_id: int) -> Response:
+    """Every paper copy of the issue in one PDF, in 份号 order, each starting on a right-hand
+    page (printrun/merge.py): for the 机要员 who prints the run. Each copy is checked against
+    its fingerprint and logged as a download, as when it is fetched alone."""
+    brief = get_brief(brief_id, BULK_MOVES)
+    copies = db.session.scalars(select(Copy).where(
+        Copy.brief_id == brief.id, Copy.medium == Medium.PRINTED.value).order_by(Copy.number)).all()
+    if not copies:
+        abort(error_page(404, _("This issue has no paper copies to print.")))
+    datas = []
+    for copy in copies:
+        decision = can(current_user, copy, DOWNLOAD)
+        if not decision:
+            refuse(decision)
+        datas.append(_verified_copy_bytes(copy))
+    merged, _blanks = merge_for_duplex(datas)
+    for copy in copies:
+        log_download(db.session, copy, ip=request.remote_addr, user=current_user)
+    if brief.classification:
+        log_event("classified_download", subject_id=brief.id, classification=brief.classification,
+                  copy=f"{copies[0].serial}-{copies[-1].serial}")
+    db.session.commit()
+    return _pdf_response(merged, f"{_issue_name(brief)}-纸质份-{len(copies)}.pdf", attachment=True)
+
+
+def _verified_copy_bytes(copy: Copy) -> bytes:
+    stored = copy.stored_file
+    if stored is None:
+        abort(error_page(409, _("Copy %(serial)s has no stored file, so the print run cannot be made.",
+                                serial=copy.serial)))
+    try:
+        return file_store().read_verified(stored.path, stored.sha256)
+    except FixityError as error:
+        log.error("copy %s: stored PDF %s failed its fixity check: %s", copy.id, stored.path, error)
+        abort(error_page(409, _("Copy %(serial)s no longer matches the fingerprint recorded when it was made, "
+                                "so the print run is not served. Please tell the archivist.", serial=copy.serial)))
 
 
 @bp.get("/copies/<int:copy_id>/pdf")
