@@ -379,3 +379,44 @@ def test_the_print_run_is_for_those_who_dispatch(login_as, make_brief):
     brief_id = make_brief(State.PUBLISHED)
     assert login_as("drafter").get(f"/briefs/{brief_id}/copies/paper.pdf").status_code == 403
     assert login_as("archivist").get(f"/briefs/{brief_id}/copies/paper.pdf").status_code == 403
+
+
+# --- 8. the diff reads like the text ----------------------------------------------------------
+
+
+def test_the_body_diff_is_formatted_and_counted():
+    from rendering.diff import body_diff
+
+    old = "# 一、发展态势\n\n**1、加强顶层设计。**加快编制规划。\n\n第三段不变。\n\n第四段不变。\n\n第五段不变。"
+    new = "# 一、发展态势\n\n**1、加强顶层设计。**抓紧编制规划。\n\n第三段不变。\n\n第四段不变。\n\n第五段改了。"
+    diff = body_diff(old, new)
+    assert diff.changes == 2
+    heading, lead = diff.blocks[0], diff.blocks[1]
+    assert heading.kind == "h1" and not heading.changed and "#" not in heading.pieces[0].text
+    assert [(p.op, p.text, p.bold) for p in lead.pieces] == [
+        ("equal", "1、加强顶层设计。", True), ("delete", "加快", False), ("insert", "抓紧", False),
+        ("equal", "编制规划。", False)]
+    assert len(diff.with_context(1)) == 5 and None not in diff.with_context(1)  # every block near a change
+    far = body_diff("甲。\n\n乙。\n\n丙。\n\n丁。\n\n戊。", "甲改。\n\n乙。\n\n丙。\n\n丁。\n\n戊改。")
+    assert [b.pieces[0].text if b else None for b in far.with_context(1)] == ["甲", "乙。", None, "丁。", "戊"]
+
+
+def test_the_changes_page_shows_formatted_text_and_a_changes_only_view(app, login_as, make_brief):
+    body = "# 一、发展态势\n\n**1、加强顶层设计。**加快编制规划。\n\n" + "\n\n".join(f"第{i}段不变。" for i in range(3, 9))
+    brief_id = make_brief(State.IN_REVIEW, body=body)
+    editor = english(login_as("editor"))
+    saved = editor.post(f"/briefs/{brief_id}/edit", {"title": "关于加快我市低空经济产业发展的几点建议",
+                                             "classification": "", "urgency": "", "author_line": "苏州太湖智库",
+                                             "special_report": "王建国书记\n李明代市长",
+                                             "body": body.replace("加快编制", "抓紧编制").replace("第8段不变", "第8段改了"),
+                                             "version": str(fetch(app, brief_id).version)})
+    assert saved.status_code == 302, text(saved)[-1500:]
+    page = text(editor.get(f"/briefs/{brief_id}/changes?a=1&b=2"))
+    assert 'data-changes="2"' in page and "2 changes" in page
+    assert "**" not in page and "# 一" not in page  # no raw Markdown
+    assert "<strong>1、加强顶层设计。</strong><del>加快</del><strong>" not in page
+    assert "<del>加快</del><ins>抓紧</ins>" in page
+    assert "第5段不变" in page
+    only = text(editor.get(f"/briefs/{brief_id}/changes?a=1&b=2&only=1"))
+    assert "第5段不变" not in only and "⋯" in only  # far from both changes: left out
+    assert "第3段不变" in only and "第7段不变" in only  # the context either side

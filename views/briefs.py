@@ -24,7 +24,7 @@ from publishing.pipeline import PublishError, default_issue_date, next_numbers_f
 from publishing.previews import render_throttle, specimen_cache, specimen_key
 from publishing.services import file_store, pdf_renderer
 from publishing.storage import FixityError
-from rendering.diff import diff_fields
+from rendering.diff import body_diff, change_count, diff_fields
 from rendering.markdown import render_body
 from rendering.printing import printed_issue_from_brief
 from views.access import get_brief, log_event, refuse, require
@@ -500,9 +500,13 @@ def changes(brief_id: int) -> str:
     older_number = form.a.data or _default_base(brief)
     older = by_number.get(older_number) or revisions[0]
     diffs = diff_fields(older.content(), newer.content(), [(k, str(label)) for k, label in CONTENT_LABELS])
+    body = body_diff(older.content().get("body") or "", newer.content().get("body") or "")
+    only = request.args.get("only") == "1"  # "changes only": the changed paragraphs and their neighbours
+    counts = {d.key: (body.changes if d.key == "body" else change_count(d)) for d in diffs}
     return render_template(
         "briefs/changes.html", brief=brief, revisions=revisions, older=older, newer=newer, diffs=diffs,
-        state_labels=STATE_LABELS,
+        state_labels=STATE_LABELS, body=body, only=only, counts=counts, total_changes=sum(counts.values()),
+        body_blocks=body.with_context() if only else list(body.blocks),
     )
 
 
