@@ -420,3 +420,36 @@ def test_the_changes_page_shows_formatted_text_and_a_changes_only_view(app, logi
     only = text(editor.get(f"/briefs/{brief_id}/changes?a=1&b=2&only=1"))
     assert "第5段不变" not in only and "⋯" in only  # far from both changes: left out
     assert "第3段不变" in only and "第7段不变" in only  # the context either side
+
+
+# --- 7. search and lists --------------------------------------------------------------------
+
+
+def test_search_says_how_many_shows_states_and_helps_an_empty_query(app, login_as, make_brief):
+    for _ in range(3):
+        make_brief(State.PUBLISHED, issue_date=None)
+    make_brief(State.ARCHIVED)
+    drafter = english(login_as("drafter"))
+    empty = text(drafter.get("/archive/search"))
+    assert "data-search-help" in empty and "What to type" in empty
+    page = text(drafter.get("/archive/search?q=低空经济"))
+    assert 'data-total="4"' in page and "4 issues found" in page
+    assert page.count('class="badge state-published"') == 3 and page.count('class="badge state-archived"') == 1
+    # 密级 is chosen from the installation's levels, not typed.
+    assert re.search(r'<select name="classification">', page)
+    assert '<input type="text" name="classification"' not in page
+
+
+def test_the_total_counts_beyond_one_page(app, login_as, make_brief):
+    for _ in range(22):
+        make_brief(State.PUBLISHED)
+    page = text(english(login_as("editor")).get("/archive/search?q=低空经济"))
+    assert 'data-total="22"' in page and page.count('<article class="hit">') == 20
+
+
+def test_short_columns_do_not_wrap(login_as, make_brief):
+    make_brief(State.IN_REVIEW)
+    page = text(login_as("editor").get("/briefs"))
+    assert '<td class="short">周明</td>' in page
+    css = (__import__("pathlib").Path(__file__).parent.parent / "static" / "app.css").read_text()
+    assert "table.list td.short { white-space: nowrap; }" in css

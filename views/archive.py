@@ -160,8 +160,9 @@ def search_page() -> str:
     page = int_arg("page", high=MAX_PAGE, default=1)
     result = search(db.session, current_user, query, page=page, **filters) if query else None
     series = db.session.scalars(select(Series).order_by(Series.id)).all()
+    levels = [c for c in current_app.config["CANYUE_CLASSIFICATIONS"].split(",") if c]
     return render_template("archive/search.html", query=query, filters=filters, result=result, series=series,
-                           issued_states=[s.value for s in ISSUED_STATES])
+                           issued_states=[s.value for s in ISSUED_STATES], classifications=levels)
 
 
 @bp.post("/archive/export")
