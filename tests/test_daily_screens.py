@@ -453,3 +453,44 @@ def test_short_columns_do_not_wrap(login_as, make_brief):
     assert '<td class="short">周明</td>' in page
     css = (__import__("pathlib").Path(__file__).parent.parent / "static" / "app.css").read_text()
     assert "table.list td.short { white-space: nowrap; }" in css
+
+
+# --- 10. the demo, as the README describes it -----------------------------------------------------
+
+
+def test_the_demo_has_a_clerk_and_makes_the_copies_the_readme_says(app, monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from publishing.pipeline import publish
+    from workflows.distribution import plan_copies, series_special_labels
+    from workflows.transitions import apply_transition, create_brief
+
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert any(row.strip().startswith("clerk ") and "(clerk)" in row for row in result.output.splitlines())
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    claimed = int(re.search(r"so publishing makes (\d+) numbered\s+copies", readme).group(1))
+    with app.app_context():
+        people = {u.username: u for u in db.session.scalars(select(User))}
+        assert people["clerk"].role_set == {"clerk"}
+        awaiting = db.session.scalar(select(Brief).where(Brief.state == State.AWAITING_SIGNOFF.value))
+        apply_transition(db.session, awaiting, "sign", people["signer"])
+        db.session.commit()
+        publish(db.session, awaiting.id, people["editor"])
+        made = db.session.scalar(select(db.func.count(Copy.id)).where(Copy.brief_id == awaiting.id))
+        assert made == claimed
+        # A new brief starts with the series' usual leaders, so it makes as many.
+        series = awaiting.series
+        fresh = create_brief(db.session, people["drafter"], series, {
+            "title": "新稿", "special_report": series_special_labels(db.session, series.id), "body": "正文"})
+        assert len(plan_copies(db.session, fresh)) == claimed
+    assert "| `clerk` |" in readme
+
+
+def test_every_page_has_a_favicon(app, login_as):
+    page = text(login_as("drafter").get("/"))
+    href = re.search(r'<link rel="icon" href="([^"]+)"', page).group(1)
+    assert href != "data:,"
+    response = app.test_client().get(href)
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml" and b"<svg" in response.data
