@@ -11,11 +11,14 @@ counted as visited. Screenshots: test-artifacts/browser/screens-<size>-<page>.pn
 
 from __future__ import annotations
 
+import io
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask, request_finished
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from corrections.operations import request_correction
@@ -224,3 +227,158 @@ def test_every_page_fits_both_screens_and_passes_axe(app: Flask, live_server: st
     pages_of_app = {r.endpoint for r in app.url_map.iter_rules() if "GET" in r.methods and r.endpoint != "static"}
     assert pages_of_app - visited == set(), f"GET pages never visited: {sorted(pages_of_app - visited)}"
 
+
+
+# --- Every role's day, at both sizes ------------------------------------------------------------
+
+
+def _small_list(app: Flask, series_id: int) -> None:
+    with app.app_context():
+        lines = []
+        for name, title, category, copies in [("王建国", "书记", "专报", 1), ("市委办公室", "", "报", 2)]:
+            recipient = Recipient(name=name, title=title, organisation="", category=category, default_copies=copies)
+            db.session.add(recipient)
+            db.session.flush()
+            lines.append((recipient.id, category, copies, "printed"))
+        lists.replace_series_list(db.session, series_id, lines)
+        db.session.commit()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_every_roles_day(app: Flask, live_server: str, people: dict[str, int], series_id: int, size: str) -> None:
+    from playwright.sync_api import expect
+
+    _small_list(app, series_id)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    step = iter(range(1, 100))
+
+    def shot(page: Any, name: str) -> None:
+        page.screenshot(path=str(ARTIFACTS / f"day-{size}-{next(step):02d}-{name}.png"), full_page=True)
+
+    def go(page: Any, href: str) -> None:
+        """Follow a menu link; on a phone, open the menu first with its button."""
+        link = page.locator(f"header nav a[href='{href}']")
+        if size == "phone":
+            expect(link).to_be_hidden()
+            page.click(".menu-button")
+            expect(page.locator(".menu-button")).to_have_attribute("aria-expanded", "true")
+        link.click()
+        page.wait_for_load_state()
+
+    def fits(page: Any) -> None:
+        width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+            .slice(0, 4).map(e => e.tagName + '.' + e.className + '#' + e.name).join(' ')""")
+        assert width[0] <= width[1], (page.url, width, wide)
+
+    with chromium() as browser:
+        # The drafter: an empty save is refused, a stray draft deleted, the real one submitted.
+        drafter = sign_in(browser, live_server, size, "drafter")
+        expect(drafter.locator("main h1")).to_have_text("我的待办")
+        go(drafter, "/briefs/new")
+        expect(drafter.locator("textarea#special_report")).to_have_value("王建国书记")  # the series' leader
+        drafter.click("button[name=then][value=edit]")
+        expect(drafter.locator(".field.has-error input#title")).to_be_visible()
+        assert drafter.url.endswith("/briefs/new")
+        shot(drafter, "drafter-title-needed")
+        drafter.fill("input#title", "写错了的稿子")
+        drafter.click("button[name=then][value=edit]")
+        drafter.wait_for_url(re.compile(r"/briefs/\d+/edit$"))
+        stray = int(re.search(r"/briefs/(\d+)/edit$", drafter.url).group(1))
+        drafter.goto(f"/briefs/{stray}")
+        drafter.click("details.action-more:has(form[data-action='delete']) > summary")
+        with drafter.expect_navigation():
+            drafter.click("form[data-action='delete'] button[type=submit]")
+        expect(drafter.locator(".flash.success")).to_be_visible()
+        assert drafter.goto(f"/briefs/{stray}").status == 404
+        drafter.goto("/briefs/new")
+        drafter.fill("input#title", "关于加快我市低空经济产业发展的几点建议")
+        drafter.fill("textarea#body", "# 一、发展态势\n\n**1、加强顶层设计。**加快编制低空经济发展规划。")
+        drafter.click("button[name=then][value=edit]")
+        drafter.wait_for_url(re.compile(r"/briefs/\d+/edit$"))
+        brief_id = int(re.search(r"/briefs/(\d+)/edit$", drafter.url).group(1))
+        drafter.goto(f"/briefs/{brief_id}")
+        with drafter.expect_navigation():
+            drafter.click("form[data-action='submit'] button")
+        expect(drafter.locator(".brief-head .badge")).to_have_text("审核中")
+        fits(drafter)
+        shot(drafter, "drafter-submitted")
+
+        # The editor: a return without a reason is refused on the brief's own address; approves.
+        editor = sign_in(browser, live_server, size, "editor")
+        editor.goto(f"/briefs/{brief_id}")
+        editor.click("details.action-more:has(form[data-action='return']) > summary")
+        with editor.expect_navigation():
+            editor.click("form[data-action='return'] button[type=submit]")
+        expect(editor.locator(".flash.error")).to_be_visible()
+        assert editor.url.endswith(f"/briefs/{brief_id}"), editor.url
+        shot(editor, "editor-return-refused")
+        with editor.expect_navigation():
+            editor.click("form[data-action='approve'] button")
+        expect(editor.locator(".brief-head .badge")).to_have_text("待签发")
+
+        # The signer signs on the phone as on the desktop.
+        signer = sign_in(browser, live_server, size, "signer")
+        signer.goto(f"/briefs/{brief_id}")
+        signer.fill("form[data-action='sign'] textarea", "同意印发。")
+        fits(signer)
+        shot(signer, "signer-brief")
+        with signer.expect_navigation():
+            signer.click("form[data-action='sign'] button")
+        expect(signer.locator(".brief-head .badge")).to_have_text("已签发")
+
+        # The editor publishes: the form says the numbers and the copies first.
+        editor.goto(f"/briefs/{brief_id}/publish")
+        expect(editor.locator("[data-numbers]")).to_contain_text("第1期（总第31期）")
+        expect(editor.locator("[data-copies]")).to_have_attribute("data-copies", "3")
+        fits(editor)
+        shot(editor, "editor-publish-form")
+        editor.click("main form button.primary")
+        editor.wait_for_url(re.compile(rf"/briefs/{brief_id}$"))
+        expect(editor.locator(".brief-head .meta")).to_contain_text("第1期（总第31期）")
+
+        # The clerk: the print run in one PDF, everything dispatched, one receipt typed in.
+        clerk = sign_in(browser, live_server, size, "clerk")
+        clerk.goto(f"/briefs/{brief_id}/copies")
+        with clerk.expect_download() as download:
+            clerk.click("a[data-link='paper-copies']")
+        data = Path(download.value.path()).read_bytes()
+        assert data.startswith(b"%PDF") and len(PdfReader(io.BytesIO(data)).pages) == 6  # 3 copies, each padded
+        with clerk.expect_navigation():
+            clerk.click("form[action$='/copies/dispatch'] button[type=submit]")
+        first = clerk.locator("form[data-form='receipts'] input[type=checkbox]").first
+        first.check()
+        name_box = clerk.locator("form[data-form='receipts'] input[type=text]").first
+        expect(name_box).to_have_value("")  # typed, never the unit's name
+        name_box.fill("王建国")
+        with clerk.expect_navigation():
+            clerk.click("form[data-form='receipts'] button[type=submit]")
+        expect(clerk.locator(".flash.success")).to_be_visible()
+        fits(clerk)
+        shot(clerk, "clerk-board")
+
+        # The archivist files it, seeing the 档号 before.
+        archivist = sign_in(browser, live_server, size, "archivist")
+        archivist.goto(f"/briefs/{brief_id}/file")
+        code = archivist.locator("[data-archive-code]").get_attribute("data-archive-code")
+        assert code and code.endswith("-0001")
+        archivist.click("main form button.primary")
+        archivist.wait_for_url(re.compile(rf"/briefs/{brief_id}$"))
+        expect(archivist.locator("dl.facts")).to_contain_text(code)
+        shot(archivist, "archivist-filed")
+
+        # The administrators: the admin's home is the system status; the others their pages.
+        admin = sign_in(browser, live_server, size, "admin")
+        assert admin.url.endswith("/admin")
+        expect(admin.locator("[data-status]")).to_have_count(5)
+        fits(admin)
+        shot(admin, "admin-home")
+        security = sign_in(browser, live_server, size, "security_admin")
+        go(security, "/security/2fa-policy")
+        fits(security)
+        shot(security, "security-policy")
+        auditor = sign_in(browser, live_server, size, "auditor")
+        assert "/audit/security-log" in auditor.url
+        expect(auditor.locator("#security-log")).to_contain_text("周明")
+        shot(auditor, "auditor-log")
