@@ -207,8 +207,8 @@ def test_a_long_title_is_refused_with_its_length_not_cut(app, login_as, make_bri
 
 
 def test_receipts_are_typed_not_the_units_name(app, login_as, make_brief, clerk, series_id):
-    from workflows import distribution as lists
     from models import Recipient
+    from workflows import distribution as lists
 
     with app.app_context():
         unit = Recipient(name="市委办公室", title="", organisation="中共苏州市委", category="报", default_copies=1)
@@ -242,8 +242,8 @@ def test_receipts_are_typed_not_the_units_name(app, login_as, make_brief, clerk,
 
 
 def test_a_new_brief_starts_with_the_series_leaders(app, login_as, series_id):
-    from workflows import distribution as lists
     from models import Recipient
+    from workflows import distribution as lists
 
     with app.app_context():
         ids = []
@@ -310,8 +310,8 @@ def test_the_new_user_form_asks_for_a_password(login_as, people):
 
 
 def _paper_world(app, series_id):
-    from workflows import distribution as lists
     from models import Recipient
+    from workflows import distribution as lists
 
     with app.app_context():
         lines = []

@@ -315,17 +315,14 @@ def _render_show(brief: Brief, *, error: str | None = None, failed: str | None =
     )
 
 
-@bp.get("/briefs/<int:brief_id>")
-def show(brief_id: int) -> str:
-    return _render_show(get_brief(brief_id))
-
-
-@bp.post("/briefs/<int:brief_id>")
-def act_here(brief_id: int) -> Response | tuple[str, int]:
-    """The brief page's action forms post to the page itself (the move in `do`), so that a
+@bp.route("/briefs/<int:brief_id>", methods=["GET", "POST"])
+def show(brief_id: int) -> Response | tuple[str, int] | str:
+    """The brief page. Its action forms post to the page itself (the move in `do`), so that a
     refused move (a reason missing, say) answers on the brief's own address, what was typed
     kept in the form — never on an /act/ address that a reload or a bookmark would repeat."""
-    return act(brief_id, request.form.get("do", ""))
+    if request.method == "POST":
+        return act(brief_id, request.form.get("do", ""))
+    return _render_show(get_brief(brief_id))
 
 
 @bp.post("/briefs/<int:brief_id>/act/<action>")
@@ -423,7 +420,8 @@ def preview(brief_id: int) -> str:
     brief = get_brief(brief_id)
     issue = printed_issue_from_brief(brief, specimen=brief.state not in (State.PUBLISHED, State.ARCHIVED))
     return render_template(
-        "print/issue.html", issue=issue, stylesheet_url=url_for("static", filename="print.css")
+        "print/issue.html", issue=issue, stylesheet_url=url_for("static", filename="print.css"),
+        preview_stylesheet_url=url_for("static", filename="preview.css"),  # the sheet fits a phone
     )
 
 
