@@ -36,23 +36,34 @@ def assign_archive_code(
     session: Session, brief: Brief, sequence: ArchiveSequence, category: str
 ) -> ArchiveCode:
     """Give `brief` the next 件号 of `sequence` (whose lock the caller holds)."""
-    highest = session.scalar(
-        select(func.max(Brief.archive_item)).where(
-            Brief.fonds_code == sequence.fonds_code,
-            Brief.archive_year == sequence.year,
-            Brief.retention == sequence.retention,
-        )
-    )
-    code = ArchiveCode(
-        sequence.fonds_code, category, sequence.year, Retention(sequence.retention),
-        next_item(highest, sequence.first_item),
-    )
+    code = _next_code(session, sequence.fonds_code, sequence.year, Retention(sequence.retention), category,
+                      sequence.first_item)
     brief.fonds_code = code.fonds
     brief.archive_year = code.year
     brief.retention = code.retention.value
     brief.archive_item = code.item
     brief.archive_code = str(code)
     return code
+
+
+def _next_code(session: Session, fonds: str, year: int, retention: Retention, category: str,
+               first_item: int | None) -> ArchiveCode:
+    highest = session.scalar(
+        select(func.max(Brief.archive_item)).where(
+            Brief.fonds_code == fonds, Brief.archive_year == year, Brief.retention == retention.value,
+        )
+    )
+    return ArchiveCode(fonds, category, year, retention, next_item(highest, first_item))
+
+
+def expected_archive_code(session: Session, brief: Brief, *, retention: Retention, fonds: str,
+                          category: str) -> ArchiveCode:
+    """The 档号 filing `brief` now would assign (the filing form shows it), computed as
+    assign_archive_code does but without taking the sequence's lock: another archivist filing
+    first takes that 件号, and filing then assigns the next."""
+    sequence = session.get(ArchiveSequence, (fonds, brief.issue_year, retention.value))
+    return _next_code(session, fonds, brief.issue_year, retention, category,
+                      sequence.first_item if sequence is not None else 1)
 
 
 def file_issue(

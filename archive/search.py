@@ -669,6 +669,7 @@ class SearchPage:
     per_page: int
     hits: list[Hit] = field(default_factory=list)
     has_more: bool = False
+    total: int = 0  # every match the user may read (the count the page announces)
 
     @property
     def has_previous(self) -> bool:
@@ -806,7 +807,11 @@ def search(
     page_briefs = select(Brief).where(Brief.id.in_(ids)).options(lazyload(Brief.author))
     briefs = {b.id: b for b in session.scalars(page_briefs)} if ids else {}
     hits = [_hit(briefs[i], query, i in in_title) for i in ids if i in briefs]
-    return SearchPage(query, page, per_page, hits, has_more)
+    total = len(hits) + offset if not has_more else sum(
+        conn.execute(select(func.count()).select_from(_tier(conn, query, tier, filters, key_range)
+                                                      .order_by(None).subquery())).scalar_one()
+        for tier in (TITLE, BODY))
+    return SearchPage(query, page, per_page, hits, has_more, total)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -34,6 +34,11 @@ def create(output: Path | None, recipients: tuple[str, ...]) -> None:
         made = create_backup(_app(), output, recipients)
     except BackupError as error:
         raise click.ClickException(str(error)) from None
+    from extensions import db
+    from status.system import record_backup
+
+    record_backup(db.session, str(made.path), made.size)  # the admin's home shows it
+    db.session.commit()
     m = made.manifest
     counts = m.counts
     files = m.files()

@@ -36,6 +36,8 @@ DEMO_USERS = [
     # 三员分立: the security administrator grants roles, the auditor reads the security log.
     ("security", "黄磊", [Role.SECURITY_ADMIN]),
     ("auditor", "林芳", [Role.AUDITOR]),
+    # 机要员: dispatches the copies, records receipts, prints the run.
+    ("clerk", "刘洋", [Role.CLERK]),
 ]
 
 # The recipients directory: the leaders named on the 本期专报 line, and the units on the series'
@@ -51,6 +53,9 @@ DEMO_RECIPIENTS = [
     ("市工业和信息化局", "", "苏州市人民政府", "送", 1),
     ("市科学技术局", "", "苏州市人民政府", "发", 1),
 ]
+
+# A leader the series reports to only now and then: not on its default list.
+USUAL_ABSENT = {"赵文华"}
 
 # Demo briefs and how far each travels: a draft for the drafter, one to review for the
 # editor, one awaiting the leader's sign-off.
@@ -89,8 +94,9 @@ def load_demo() -> dict[str, str]:
     ]
     db.session.add_all(recipients)
     db.session.flush()
+    # The series' usual 本期专报 leaders (a new brief starts with them), then the units.
     replace_series_list(db.session, series.id, [
-        (r.id, r.category, r.default_copies, Medium.PRINTED.value) for r in recipients if r.category != "专报"
+        (r.id, r.category, r.default_copies, Medium.PRINTED.value) for r in recipients if r.name not in USUAL_ABSENT
     ])
     db.session.commit()
     past = import_batch(

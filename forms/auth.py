@@ -42,6 +42,12 @@ class ProfileForm(FlaskForm):
     locale = SelectField(_l("Language"))
 
 
+class LanguageForm(FlaskForm):
+    """The language switch in the menu (one button per language)."""
+
+    locale = SelectField(_l("Language"))
+
+
 class PasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
     new = PasswordField(_l("New password"), validators=[DataRequired(), PasswordPolicy()])

@@ -28,10 +28,16 @@ def split_list(text: str | None) -> list[str]:
 
 
 class BriefForm(CanyueForm):
-    # A textarea: a line break typed in the title is where the printed title breaks.
+    # A textarea: a line break typed in the title is where the printed title breaks. A title is
+    # needed to save at all (no pile of "(untitled)" drafts); a long one is refused with its
+    # limit named, never cut by the browser (the field carries no maxlength).
     title = TextAreaField(
         _l("Title (press Enter where the printed title should break)"),
-        validators=[Length(max=limits.TITLE_LENGTH)],
+        validators=[
+            DataRequired(message=_l("Please give the brief a title before saving.")),
+            Length(max=limits.TITLE_LENGTH,
+                   message=_l("The title is %(length)d characters long; at most %(max)d are allowed.")),
+        ],
         render_kw={"rows": 2},
     )
     author_line = StringField(_l("Author line (署名)"), validators=[Length(max=limits.AUTHOR_LINE_LENGTH)])

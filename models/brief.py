@@ -134,6 +134,8 @@ class Brief(Base):
     archive_item: Mapped[int | None]
     archived_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when the author deleted a draft never submitted: hidden everywhere, its rows kept.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Where an imported past issue came from (it has no workflow history in Canyue).
     provenance: Mapped[str | None] = mapped_column(Text)
 

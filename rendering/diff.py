@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any, Literal
 
-__all__ = ["DiffOp", "FieldDiff", "char_diff", "diff_fields", "field_text"]
+__all__ = ["BlockDiff", "BodyDiff", "DiffOp", "FieldDiff", "Piece", "body_diff", "change_count", "char_diff",
+           "diff_fields", "field_text"]
 
 Op = Literal["equal", "insert", "delete"]
 
@@ -253,3 +254,138 @@ def diff_fields(
             FieldDiff(key=key, label=label, ops=tuple(char_diff(old_text, new_text)), changed=old_text != new_text)
         )
     return result
+
+
+# --- The body as the reader sees it: formatted blocks, changes counted ------------------------
+
+_HEADING_RE = re.compile(r"^(#{1,6})\s+(.*)$")
+_BOLD_RE = re.compile(r"\*\*(.+?)\*\*")
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    op: Op
+    text: str
+    bold: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BlockDiff:
+    """One paragraph or heading of the body: `kind` is "p" or "h1".."h6"; `changed` whether
+    anything in it differs; `pieces` the text in runs, bold where the Markdown said **…**."""
+
+    kind: str
+    changed: bool
+    pieces: tuple[Piece, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BodyDiff:
+    blocks: tuple[BlockDiff, ...]
+    changes: int  # stretches of changed text, as a reviewer counts them
+
+    def with_context(self, around: int = 1) -> list[BlockDiff | None]:
+        """Only the changed blocks and `around` blocks either side; None where some are left out."""
+        keep = set()
+        for index, block in enumerate(self.blocks):
+            if block.changed:
+                keep.update(range(max(0, index - around), min(len(self.blocks), index + around + 1)))
+        shown: list[BlockDiff | None] = []
+        for index, block in enumerate(self.blocks):
+            if index in keep:
+                shown.append(block)
+            elif shown and shown[-1] is not None or (not shown and keep):
+                shown.append(None)
+        while shown and shown[-1] is None:
+            shown.pop()
+        return shown
+
+
+def _markdown_blocks(text: str) -> list[tuple[str, str, tuple[bool, ...]]]:
+    """(kind, text without the markup, which characters are bold) per non-empty block."""
+    blocks = []
+    for raw in re.split(r"\n\s*\n", (text or "").replace("\r\n", "\n")):
+        raw = raw.strip()
+        if not raw:
+            continue
+        kind = "p"
+        heading = _HEADING_RE.match(raw)
+        if heading:
+            kind, raw = f"h{len(heading.group(1))}", heading.group(2)
+        plain, mask, last = [], [], 0
+        for match in _BOLD_RE.finditer(raw):
+            plain.append(raw[last:match.start()])
+            mask += [False] * (match.start() - last)
+            plain.append(match.group(1))
+            mask += [True] * len(match.group(1))
+            last = match.end()
+        plain.append(raw[last:])
+        mask += [False] * (len(raw) - last)
+        blocks.append((kind, "".join(plain), tuple(mask)))
+    return blocks
+
+
+def _pieces(ops: list[DiffOp], old_mask: tuple[bool, ...], new_mask: tuple[bool, ...]) -> list[Piece]:
+    """Split the runs where boldness changes: deleted text takes the old text's, the rest the new's."""
+    pieces: list[Piece] = []
+    i = j = 0  # positions in the old and new text
+    for op in ops:
+        for char in op.text:
+            if op.op == "delete":
+                bold = old_mask[i] if i < len(old_mask) else False
+                i += 1
+            else:
+                bold = new_mask[j] if j < len(new_mask) else False
+                j += 1
+                if op.op == "equal":
+                    i += 1
+            if pieces and pieces[-1].op == op.op and pieces[-1].bold == bold:
+                pieces[-1] = Piece(op.op, pieces[-1].text + char, bold)
+            else:
+                pieces.append(Piece(op.op, char, bold))
+    return pieces
+
+
+def _stretches(ops: Iterable[DiffOp]) -> int:
+    count, inside = 0, False
+    for op in ops:
+        if op.op == "equal":
+            inside = False
+        elif not inside:
+            count, inside = count + 1, True
+    return count
+
+
+def body_diff(old: str, new: str) -> BodyDiff:
+    """The body's change as formatted blocks (headings, bold as in the text; no raw Markdown),
+    character-level inside each changed block, with the number of changed stretches."""
+    old_blocks, new_blocks = _markdown_blocks(old), _markdown_blocks(new)
+    matcher = SequenceMatcher(None, [b[:2] for b in old_blocks], [b[:2] for b in new_blocks], autojunk=False)
+    result: list[BlockDiff] = []
+    changes = 0
+
+    def pair(o: tuple[str, str, tuple[bool, ...]] | None, n: tuple[str, str, tuple[bool, ...]] | None) -> None:
+        nonlocal changes
+        old_text, old_mask = (o[1], o[2]) if o else ("", ())
+        new_text, new_mask = (n[1], n[2]) if n else ("", ())
+        ops = char_diff(old_text, new_text) if o and n else (
+            [DiffOp("delete", old_text)] if o else [DiffOp("insert", new_text)])
+        kind_changed = bool(o and n and o[0] != n[0])
+        stretches = _stretches(ops) or (1 if kind_changed else 0)
+        changes += stretches
+        result.append(BlockDiff((n or o)[0], bool(stretches), tuple(_pieces(ops, old_mask, new_mask))))  # type: ignore[index]
+
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            for o, n in zip(old_blocks[i1:i2], new_blocks[j1:j2]):
+                pair(o, n)
+            continue
+        olds, news = old_blocks[i1:i2], new_blocks[j1:j2]
+        for k in range(max(len(olds), len(news))):
+            pair(olds[k] if k < len(olds) else None, news[k] if k < len(news) else None)
+    return BodyDiff(tuple(result), changes)
+
+
+def change_count(diff: FieldDiff) -> int:
+    """Changed stretches in one field (the body is counted by body_diff)."""
+    return _stretches(diff.ops)

@@ -128,7 +128,8 @@ def test_the_audit_trail_across_the_installation(app, people, make_brief, login_
     assert all(len(r[-1]) == 64 for r in rows[1:])  # each event's keyed hash, for checking elsewhere
     # Read only: no form on the page changes an event.
     assert 'action="/audit/verify"' in page
-    assert len(re.findall(r'<form method="post"', page)) == 2  # the verification, and logging out
+    # The verification, logging out, and the menu's language switch.
+    assert len(re.findall(r'<form method="post"', page)) == 3
 
 
 def test_verify_on_a_button(app, people, make_brief, login_as):

@@ -248,7 +248,8 @@ def walk_the_lifecycle(app: Flask, base: str, browser: Any, shots: Any, series_i
     expect(diff).to_have_count(1)  # only the body changed
     expect(diff.locator("del")).to_have_text(["加快"])
     expect(diff.locator("ins")).to_have_text(["抓紧"])
-    expect(editor.locator(".diff h3")).to_have_text("正文")
+    expect(editor.locator(".diff h3")).to_contain_text("正文")
+    expect(editor.locator(".diff-summary")).to_have_attribute("data-changes", "1")
     shots(editor, "editor-changes")
 
     editor.click(f"main h1 a[href='/briefs/{brief_id}']")

@@ -47,6 +47,7 @@ def test_table_matches_design():
         "publish": ({"signed"}, "published", {"editor"}, False),
         "archive": ({"published"}, "archived", {"archivist"}, False),
         "withdraw": ({"draft", "in_review"}, "withdrawn", {"drafter"}, True),
+        "delete": ({"draft"}, None, {"drafter"}, False),
         "request_correction": ({"published", "archived"}, None, {"editor"}, True),
         "confirm_correction": ({"published", "archived"}, None, {"signer"}, False),
         "withdraw_correction": ({"published", "archived"}, None, {"editor"}, False),

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, login_user
 from werkzeug.wrappers import Response
 
 from extensions import db
-from forms.auth import CodeForm, ConfirmPasswordForm, PasswordForm, ProfileForm
+from forms.auth import CodeForm, ConfirmPasswordForm, LanguageForm, PasswordForm, ProfileForm
 from models import User
 from signin import sessions as signin_sessions
 from signin import twofactor
@@ -67,6 +67,22 @@ def _check_current_password(field, action: str) -> tuple[bool, int]:  # type: ig
         field.errors.append(_("The current password is wrong."))
         return False, 200
     return True, 0
+
+
+@bp.post("/account/language")
+@login_required
+def set_language():  # type: ignore[no-untyped-def]
+    """The language switch in the menu: saved as the user's setting, back to the same page."""
+    form = LanguageForm()
+    form.locale.choices = list(current_app.config["LANGUAGES"].items())
+    if form.validate_on_submit():
+        current_user.locale = form.locale.data
+        db.session.commit()
+    target = request.form.get("next", "")
+    # Only a path on this site (never //host or a scheme): the switch is no open redirect.
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = url_for("briefs.dashboard")
+    return redirect(target)
 
 
 @bp.route("/account", methods=["GET", "POST"])

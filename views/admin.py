@@ -21,6 +21,7 @@ from forms.admin import ClassificationForm, RolesForm, SeriesForm, UserForm
 from forms.brief import version_of
 from i18n import translate
 from models import Series, User
+from status.system import system_status
 from views.access import log_event, refuse, request_detail, require
 from workflows.i18n import N_
 from workflows.numbering import SUPPLEMENT_NUMBERING_LABELS
@@ -32,6 +33,14 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 SERIES_FIELDS = ("name", "hosts", "contact_phone", "address", "default_print_run", "timezone",
                  "first_total_number", "supplement_numbering", "active")
+
+
+@bp.get("")
+def home() -> str:
+    """The system administrator's home: the installation's state at a glance (their 我的待办
+    would always be empty — they move no brief)."""
+    require("manage_users")
+    return render_template("admin/home.html", status=system_status(db.session))
 
 
 def _account(user_id: int) -> User:
@@ -71,6 +80,9 @@ def user(user_id: int | None = None) -> Response | tuple[str, int] | str:
         if not decision:
             refuse(decision)
     form = _user_form(account)
+    if account is None:  # a new account has no password to keep: it needs one
+        form.password.label.text = _("Password")
+        form.password.flags.required = True
     status = 200
     if form.validate_on_submit():
         try:

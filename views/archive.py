@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from archive.bag import ExportError, export_bag, issued_briefs
-from archive.filing import file_issue, set_sequence_start
+from archive.filing import expected_archive_code, file_issue, set_sequence_start
 from archive.importer import ImportFile, import_batch
 from archive.search import MAX_PER_PAGE, search
 from extensions import db
@@ -75,7 +75,8 @@ def file_form(brief_id: int) -> Response | tuple[str, int] | str:
         form.retention.data = brief.series.default_retention
         form.version.data = str(brief.version)
     status, error = 200, None
-    if form.validate_on_submit():
+    checking = request.form.get("check") == "1"  # "show the 档号 for this retention": nothing is filed
+    if form.validate_on_submit() and not checking:
         try:
             code = file_issue(
                 db.session, brief_id, current_user,
@@ -92,9 +93,13 @@ def file_form(brief_id: int) -> Response | tuple[str, int] | str:
             flash(_("Filed with 档号 %(code)s.", code=str(code)), "success")
             return redirect(url_for("briefs.show", brief_id=brief_id))
         brief = get_brief(brief_id)
-    elif request.method == "POST":
+    elif request.method == "POST" and not checking:
         status, _reason = refusal(form)
-    return render_template("archive/file.html", brief=brief, form=form, error=error), status
+    retention = form.retention.data if form.retention.data in {r.value for r in Retention} else None
+    expected = expected_archive_code(
+        db.session, brief, retention=Retention(retention), fonds=current_app.config["CANYUE_FONDS_CODE"],
+        category=current_app.config["CANYUE_ARCHIVE_CATEGORY"]) if retention else None
+    return render_template("archive/file.html", brief=brief, form=form, error=error, expected=expected), status
 
 
 @bp.route("/archive/sequences", methods=["GET", "POST"])
@@ -155,8 +160,9 @@ def search_page() -> str:
     page = int_arg("page", high=MAX_PAGE, default=1)
     result = search(db.session, current_user, query, page=page, **filters) if query else None
     series = db.session.scalars(select(Series).order_by(Series.id)).all()
+    levels = [c for c in current_app.config["CANYUE_CLASSIFICATIONS"].split(",") if c]
     return render_template("archive/search.html", query=query, filters=filters, result=result, series=series,
-                           issued_states=[s.value for s in ISSUED_STATES])
+                           issued_states=[s.value for s in ISSUED_STATES], classifications=levels)
 
 
 @bp.post("/archive/export")

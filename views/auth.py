@@ -258,6 +258,9 @@ def complete_sign_in(user: User, keys: list[Key], method: str, next_url: str | N
     session[SESSION_ID] = signin_sessions.open_session(db.session, user.id, address=client_address(),
                                                        user_agent=_agent(), method=method)
     login_user(user)
+    # A language picked on the login page is the one the user wants: it becomes their setting.
+    if locale in current_app.config["LANGUAGES"]:
+        user.locale = locale
     user.last_login_at = utcnow()
     security_log("login", user, method=method)
     db.session.commit()

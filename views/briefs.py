@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -23,11 +24,11 @@ from forms.brief import ActionForm, BriefForm, DiffForm, EditBriefForm, NewBrief
 from i18n import translate
 from models import AuditEvent, Brief, Correction, Revision, Series, StoredFile
 from publishing.pageimages import page_png, page_texts, texts_from_json, texts_to_json
-from publishing.pipeline import PublishError, default_issue_date, print_run_now, publish
+from publishing.pipeline import PublishError, default_issue_date, next_numbers_for, print_run_now, publish
 from publishing.previews import SpecimenKey, render_throttle, specimen_cache, specimen_key
 from publishing.services import file_store, pdf_renderer
 from publishing.storage import FixityError
-from rendering.diff import diff_fields
+from rendering.diff import body_diff, change_count, diff_fields
 from rendering.markdown import render_body
 from rendering.printing import printed_issue_from_brief
 from views.access import get_brief, log_event, refuse, require
@@ -35,6 +36,8 @@ from views.errors import error_page
 from views.inputs import int_arg
 from workflows.brief import STATE_LABELS, TRANSITIONS, State
 from workflows.correction import CorrectionState
+from workflows.copy import Medium
+from workflows.distribution import plan_copies, series_special_labels
 from workflows.limits import MAX_ID, MAX_PAGE, ContentRefused, parse_whole_number
 from workflows.policy import BROWSE_BRIEFS, EDIT, EXPORT_WORD, IMPORT_WORD, READ, UPLOAD_IMAGE, available_actions, can, may, readable_clause
 from workflows.transitions import (
@@ -57,6 +60,8 @@ PIPELINE_PAGES = {
     "confirm_correction": "corrections.confirm_form",
 }
 
+# Roles whose 我的待办 can hold something (an administrator holding none goes to the system status).
+BRIEF_WORKERS = frozenset({"drafter", "editor", "signer", "archivist", "clerk"})
 OPEN_STATES = [State.DRAFT, State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED]
 CONTENT_LABELS = [
     ("title", _l("Title")),
@@ -97,6 +102,8 @@ def dashboard() -> Response | str:
     """我的待办: the briefs waiting for my action, grouped by what I am to do."""
     if not may(current_user, BROWSE_BRIEFS):  # the auditor reads no brief: their work is the log
         return redirect(url_for("audit.security_log"))
+    if may(current_user, "manage_users") and not current_user.role_set & BRIEF_WORKERS:
+        return redirect(url_for("admin.home"))  # an admin moves no brief: their home is the system
     # Published issues wait only for archivists (filing) and, with a correction pending, for
     # signers; others need not scan the archive.
     waiting = OPEN_STATES + ([State.PUBLISHED] if may(current_user, "manage_archive") else [])
@@ -175,6 +182,11 @@ def new() -> Response | str:
     if request.method == "GET":
         form.classification.data = current_app.config["CANYUE_DEFAULT_CLASSIFICATION"]
         form.author_line.data = ""
+        # The series' usual 本期专报 leaders (the 专报 lines of its default list), to edit.
+        chosen = request.args.get("series", type=int) or (form.series_id.choices[0][0] if form.series_id.choices else None)
+        if chosen in {value for value, _label in form.series_id.choices}:
+            form.series_id.data = chosen
+            form.special_report.data = "\n".join(series_special_labels(db.session, chosen))
     if form.validate_on_submit():
         series = db.session.get(Series, form.series_id.data)
         try:
@@ -263,7 +275,8 @@ def _brief_or_gone_conflict(brief_id: int, form: ActionForm) -> Brief:
 
 def _moved_on(brief: Brief) -> bool:
     """Whether the form posted was filled in on an older version of the brief."""
-    raw = request.form.get("version") or request.form.get(f"{request.view_args.get('action')}-version")
+    action = (request.view_args or {}).get("action") or request.form.get("do")
+    raw = request.form.get("version") or request.form.get(f"{action}-version")
     if not raw:
         return True  # no version at all: not the form of this version
     version = parse_whole_number(raw, 1, MAX_ID)
@@ -309,13 +322,19 @@ def _render_show(brief: Brief, *, error: str | None = None, failed: str | None =
         # What was typed into a form that is no longer offered (the brief moved on meanwhile).
         kept_text=(failed_form.comment.data or "").strip() if failed_form is not None and failed not in {
             t.action for t in available_actions(current_user, brief)} else "",
+        show_fixity=bool(may(current_user, "manage_archive")),
         superseded_files=db.session.scalar(select(db.func.count(StoredFile.id)).where(
             StoredFile.brief_id == brief.id, StoredFile.superseded_by_id.is_not(None))),
     )
 
 
-@bp.get("/briefs/<int:brief_id>")
-def show(brief_id: int) -> str:
+@bp.route("/briefs/<int:brief_id>", methods=["GET", "POST"])
+def show(brief_id: int) -> Response | tuple[str, int] | str:
+    """The brief page. Its action forms post to the page itself (the move in `do`), so that a
+    refused move (a reason missing, say) answers on the brief's own address, what was typed
+    kept in the form — never on an /act/ address that a reload or a bookmark would repeat."""
+    if request.method == "POST":
+        return act(brief_id, request.form.get("do", ""))
     return _render_show(get_brief(brief_id))
 
 
@@ -362,7 +381,8 @@ def publish_form(brief_id: int) -> Response | tuple[str, int] | str:
         form.version.data = str(brief.version)
     status = 200
     error = None
-    if form.validate_on_submit():
+    checking = request.form.get("check") == "1"  # "show the numbers for this date": nothing is published
+    if form.validate_on_submit() and not checking:
         try:
             published = publish(
                 db.session, brief.id, current_user,
@@ -387,9 +407,25 @@ def publish_form(brief_id: int) -> Response | tuple[str, int] | str:
                     issue=published.issue_number, total=published.total_number), "success")
             return redirect(url_for("briefs.show", brief_id=brief_id))
         brief = get_brief(brief_id)
-    elif request.method == "POST":
+    elif request.method == "POST" and not checking:
         status, _reason = refusal(form)
-    return render_template("briefs/publish.html", brief=brief, form=form, error=error), status
+    return render_template("briefs/publish.html", brief=brief, form=form, error=error,
+                           outlook=_publish_outlook(brief, form.issue_date.data)), status
+
+
+def _publish_outlook(brief: Brief, issue_date: Any) -> dict[str, Any]:
+    """What 印发 will do on that date, from the same functions the pipeline runs (the numbers
+    from next_numbers_for, the copies from plan_copies): no second computation to drift."""
+    planned = plan_copies(db.session, brief)
+    outlook: dict[str, Any] = {"numbers": None, "problem": None, "copies": len(planned),
+                               "printed": sum(1 for c in planned if c.medium == Medium.PRINTED.value)}
+    if issue_date is None:
+        return outlook
+    try:
+        outlook["numbers"] = next_numbers_for(db.session, brief, issue_date)
+    except InvalidAction as refused:
+        outlook["problem"] = translate(refused)
+    return outlook
 
 
 @dataclass(frozen=True)
@@ -542,9 +578,13 @@ def changes(brief_id: int) -> str:
     older_number = form.a.data or _default_base(brief)
     older = by_number.get(older_number) or revisions[0]
     diffs = diff_fields(older.content(), newer.content(), [(k, str(label)) for k, label in CONTENT_LABELS])
+    body = body_diff(older.content().get("body") or "", newer.content().get("body") or "")
+    only = request.args.get("only") == "1"  # "changes only": the changed paragraphs and their neighbours
+    counts = {d.key: (body.changes if d.key == "body" else change_count(d)) for d in diffs}
     return render_template(
         "briefs/changes.html", brief=brief, revisions=revisions, older=older, newer=newer, diffs=diffs,
-        state_labels=STATE_LABELS,
+        state_labels=STATE_LABELS, body=body, only=only, counts=counts, total_changes=sum(counts.values()),
+        body_blocks=body.with_context() if only else list(body.blocks),
     )
 
 

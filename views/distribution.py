@@ -32,6 +32,7 @@ from distribution.board import (
 from distribution.csvio import export_distribution, export_recipients, import_recipients, parse_recipients
 from distribution.links import LinkRefused, log_download, make_link, open_link, revoke_link
 from distribution.receipts import html_to_pdf
+from printrun.merge import merge_for_duplex
 from extensions import db
 from forms.auth import EmptyForm
 from forms.base import refusal
@@ -71,6 +72,7 @@ from workflows.copy import (
 from workflows.dispatch import StaleCopy, apply_copy_transition, dispatch_all, recall_issue, record_receipts
 from workflows.i18n import N_
 from workflows.limits import (
+    Problem,
     MAX_COPIES_PER_LINE,
     MAX_ID,
     PERSON_NAME_LENGTH,
@@ -502,7 +504,9 @@ def _render_board(brief: Brief, *, error: str | None = None, status: int = 200) 
     days = current_app.config["CANYUE_RECEIPT_OVERDUE_DAYS"]
     state = board(db.session, brief, days)
     now = _now_local(brief)
-    dispatch_form = DispatchAllForm(formdata=None, version=str(brief.version), when=now)
+    # 经办人: the clerk at the keyboard, as on a copy's own page.
+    dispatch_form = DispatchAllForm(formdata=None, version=str(brief.version), when=now,
+                                    person=current_user.display_name)
     dispatch_form.route.choices = _route_choices()
     return render_template(
         "distribution/board.html", brief=brief, board=state, histories=histories(db.session, brief),
@@ -562,8 +566,9 @@ def receipts(brief_id: int) -> Response | tuple[str, int]:
             copy_id = parse_whole_number(raw, 1, MAX_ID)
             if copy_id is None:
                 raise InvalidAction(N_("The form was incomplete. Please try again."))
-            signed = request.form.get(f"signed-{raw}", "")
-            problem = text_problem(signed, limit=PERSON_NAME_LENGTH, single_line=True)
+            signed = request.form.get(f"signed-{raw}", "").strip()
+            problem = text_problem(signed, limit=PERSON_NAME_LENGTH, single_line=True) or (
+                None if signed else Problem(N_("please type the name of the person who signed")))
             if problem:
                 raise InvalidAction(N_("Who signed for copy %(copy)s: %(problem)s"), copy=raw, problem=problem)
             chosen.append((copy_id, signed))
@@ -625,8 +630,8 @@ def _move_form(copy: Copy, action: str, formdata: Any = None) -> CopyMoveForm:
         if action == "dispatch":
             defaults["route"] = Route.ELECTRONIC.value if copy.medium == Medium.ELECTRONIC.value else Route.COURIER.value
             defaults["person"] = current_user.display_name
-        elif action in ("receive", "return_copy"):
-            defaults["person"] = copy.recipient_name
+        # Who signed for or returned a copy is typed, never guessed: the recipient may be a
+        # unit, and ticking a box must not record a unit as the person who signed.
         elif action == "destroy":
             defaults["person"] = current_user.display_name
         form = CopyMoveForm(prefix=action, formdata=None, **defaults)
@@ -697,6 +702,45 @@ def _serve_copy(copy: Copy) -> Response:
         abort(error_page(409, _("The stored copy no longer matches the fingerprint recorded when it was made, "
                                 "so it is not served. Please tell the archivist.")))
     return _pdf_response(data, f"{_issue_name(copy.brief)}-{copy.serial}.pdf", attachment=True)
+
+
+@bp.get("/briefs/<int:brief_id>/copies/paper.pdf")
+def paper_copies_pdf(brief_id: int) -> Response:
+    """Every paper copy of the issue in one PDF, in 份号 order, each starting on a right-hand
+    page (printrun/merge.py): for the 机要员 who prints the run. Each copy is checked against
+    its fingerprint and logged as a download, as when it is fetched alone."""
+    brief = get_brief(brief_id, BULK_MOVES)
+    copies = db.session.scalars(select(Copy).where(
+        Copy.brief_id == brief.id, Copy.medium == Medium.PRINTED.value).order_by(Copy.number)).all()
+    if not copies:
+        abort(error_page(404, _("This issue has no paper copies to print.")))
+    datas = []
+    for copy in copies:
+        decision = can(current_user, copy, DOWNLOAD)
+        if not decision:
+            refuse(decision)
+        datas.append(_verified_copy_bytes(copy))
+    merged, _blanks = merge_for_duplex(datas)
+    for copy in copies:
+        log_download(db.session, copy, ip=request.remote_addr, user=current_user)
+    if brief.classification:
+        log_event("classified_download", subject_id=brief.id, classification=brief.classification,
+                  copy=f"{copies[0].serial}-{copies[-1].serial}")
+    db.session.commit()
+    return _pdf_response(merged, f"{_issue_name(brief)}-纸质份-{len(copies)}.pdf", attachment=True)
+
+
+def _verified_copy_bytes(copy: Copy) -> bytes:
+    stored = copy.stored_file
+    if stored is None:
+        abort(error_page(409, _("Copy %(serial)s has no stored file, so the print run cannot be made.",
+                                serial=copy.serial)))
+    try:
+        return file_store().read_verified(stored.path, stored.sha256)
+    except FixityError as error:
+        log.error("copy %s: stored PDF %s failed its fixity check: %s", copy.id, stored.path, error)
+        abort(error_page(409, _("Copy %(serial)s no longer matches the fingerprint recorded when it was made, "
+                                "so the print run is not served. Please tell the archivist.", serial=copy.serial)))
 
 
 @bp.get("/copies/<int:copy_id>/pdf")

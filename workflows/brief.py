@@ -130,6 +130,18 @@ def _record_publication(brief: Any, actor: Actor, now: datetime, comment: str | 
     brief.published_at = now
 
 
+def never_submitted(actor: Actor, brief: BriefRecord) -> str | None:
+    # A brief once submitted has been read by others: it may be withdrawn, never deleted.
+    if brief.submitted_at is not None:
+        return N_("This draft was submitted once, so it can only be withdrawn, not deleted.")
+    return None
+
+
+def _mark_deleted(brief: Any, actor: Actor, now: datetime, comment: str | None) -> None:
+    # Hidden, not removed: its rows, events and files stay, so the audit chain is never cut.
+    brief.deleted_at = now
+
+
 def _record_filing(brief: Any, actor: Actor, now: datetime, comment: str | None) -> None:
     brief.archived_by_id = actor.id
     brief.archived_at = now
@@ -228,6 +240,14 @@ LIFECYCLE: tuple[Transition, ...] = (
         comment="required", comment_label=N_("Reason for withdrawing"), tone="danger",
     ),
     # Corrections of an issued brief's date and numbers (workflows/correction.py).
+    # An author's draft nobody else has seen (never submitted) may be deleted: it stays a
+    # draft in the database, marked deleted and hidden from every list and page.
+    Transition(
+        "delete", N_("Delete draft"),
+        frozenset({State.DRAFT}), None,
+        frozenset({Role.DRAFTER}), (author_only,),
+        effect=_mark_deleted, tone="danger", conditions=(never_submitted,),
+    ),
     Transition(
         "request_correction", N_("Request a correction"),
         ISSUED_STATES, None,
@@ -292,6 +312,7 @@ EVENT_LABELS: dict[str, str] = {
     "import": N_("imported it into the archive"),
     "import_word": N_("imported a Word file into it"),
     "withdraw": N_("withdrew it"),
+    "delete": N_("deleted the draft"),
     "request_correction": N_("asked for a correction"),
     "confirm_correction": N_("confirmed the correction"),
     "withdraw_correction": N_("withdrew the correction request"),

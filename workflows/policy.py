@@ -85,6 +85,8 @@ def _classified_readers(roles: frozenset[str]) -> frozenset[str]:
 def can_read(user: Actor, brief: Any) -> bool:
     if _is_anonymous(user):
         return False
+    if getattr(brief, "deleted_at", None) is not None:  # a deleted draft is hidden from everyone
+        return False
     roles = user.role_set
     state = State(brief.state)
     if brief.author_id == user.id:
@@ -126,7 +128,7 @@ def readable_clause(user: Actor, brief_cls: Any) -> ColumnElement[bool]:
     if roles & {Role.EDITOR, Role.SIGNER}:
         conditions.append(brief_cls.state.in_([s.value for s in REVIEW_STATES]))
         conditions.append(and_(brief_cls.state == State.WITHDRAWN.value, brief_cls.submitted_at.is_not(None)))
-    return or_(*conditions)
+    return and_(brief_cls.deleted_at.is_(None), or_(*conditions))
 
 
 def _classified_for(user: Actor, brief_cls: Any) -> ColumnElement[bool]:
