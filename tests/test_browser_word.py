@@ -40,7 +40,7 @@ def test_import_from_word_in_the_browser(app: Flask, live_server: str, series_id
         with page.expect_navigation():
             page.click("main form button[type=submit]")
         page.wait_for_url(re.compile(r"/briefs/\d+/edit$"))
-        expect(page.locator("input#title")).to_have_value(ws.TITLE)
+        expect(page.locator("#title")).to_have_value(ws.TITLE)
         body = page.locator("textarea#body").input_value()
         assert "# 一、发展态势" in body and "| 深圳 | 1700 | 960 |" in body and "![图1 各地低空经济规模](image:" in body
         page.screenshot(path=str(ARTIFACTS / "word-imported-draft.png"), full_page=True)
@@ -50,8 +50,12 @@ def test_import_from_word_in_the_browser(app: Flask, live_server: str, series_id
             page.click("a[data-file=docx]")
         data = open(download.value.path(), "rb").read()
         assert read_docx(data, "export.docx").title == ws.TITLE
-        page.goto(f"/briefs/{brief_id}/preview")
+        page.goto(f"/briefs/{brief_id}")
         expect(page.locator("p.figure img")).to_have_count(1)
         assert page.locator("p.figure img").evaluate("img => img.naturalWidth") == 600
+        # The preview shows the specimen's pages; the figure's caption is in their text layer.
+        page.goto(f"/briefs/{brief_id}/preview")
+        expect(page.locator(".preview-text text", has_text="图1 各地低空经济规模")).to_have_count(1)
+        assert page.locator(".preview-sheet img").first.evaluate("img => img.naturalWidth") > 0
         page.screenshot(path=str(ARTIFACTS / "word-preview.png"), full_page=True)
         page.context.close()

@@ -39,6 +39,9 @@ ROLES = ["drafter", "editor", "signer", "archivist", "clerk", "admin", "security
 # Signing in, and the second step of it (reached through a real sign-in, below).
 PUBLIC = {"auth.login"}
 PENDING_SIGN_IN = {"auth.enrol_at_login", "auth.second_factor"}
+# Images of a page, named by that page (the preview's page images carry its version token):
+# loaded when the browser visits the page; tests/test_preview.py checks them.
+PART_OF_A_PAGE = {"briefs.preview_page"}
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
                "resultTypes": ["violations"]}
 
@@ -104,7 +107,7 @@ def plan_visits(app: Flask, values: dict[str, list[Any]]) -> tuple[dict[str, lis
     pages: dict[str, list[str]] = {name: [] for name in ROLES}
     files: list[tuple[str, str]] = []
     for rule in app.url_map.iter_rules():
-        if "GET" not in rule.methods or rule.endpoint == "static" or rule.endpoint in PENDING_SIGN_IN | PUBLIC:
+        if "GET" not in rule.methods or rule.endpoint == "static" or rule.endpoint in PENDING_SIGN_IN | PUBLIC | PART_OF_A_PAGE:
             continue
         every_state = rule.endpoint in {"briefs.show"}
         for url in fill(rule, values):
@@ -279,10 +282,10 @@ def test_every_roles_day(app: Flask, live_server: str, people: dict[str, int], s
         go(drafter, "/briefs/new")
         expect(drafter.locator("textarea#special_report")).to_have_value("王建国书记")  # the series' leader
         drafter.click("button[name=then][value=edit]")
-        expect(drafter.locator(".field.has-error input#title")).to_be_visible()
+        expect(drafter.locator(".field.has-error #title")).to_be_visible()
         assert drafter.url.endswith("/briefs/new")
         shot(drafter, "drafter-title-needed")
-        drafter.fill("input#title", "写错了的稿子")
+        drafter.fill("#title", "写错了的稿子")
         drafter.click("button[name=then][value=edit]")
         drafter.wait_for_url(re.compile(r"/briefs/\d+/edit$"))
         stray = int(re.search(r"/briefs/(\d+)/edit$", drafter.url).group(1))
@@ -293,7 +296,7 @@ def test_every_roles_day(app: Flask, live_server: str, people: dict[str, int], s
         expect(drafter.locator(".flash.success")).to_be_visible()
         assert drafter.goto(f"/briefs/{stray}").status == 404
         drafter.goto("/briefs/new")
-        drafter.fill("input#title", "关于加快我市低空经济产业发展的几点建议")
+        drafter.fill("#title", "关于加快我市低空经济产业发展的几点建议")
         drafter.fill("textarea#body", "# 一、发展态势\n\n**1、加强顶层设计。**加快编制低空经济发展规划。")
         drafter.click("button[name=then][value=edit]")
         drafter.wait_for_url(re.compile(r"/briefs/\d+/edit$"))

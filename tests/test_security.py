@@ -172,7 +172,7 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     # a correction's request and confirmation; and sign-in: second factor, enrolment at sign-in,
     # set-up, turning off, recovery codes, the two-factor policy; a Word import (new draft and
     # revision) and an image upload; the language switch and the brief page's own action POST
-    assert len(checked) == 44, checked
+    assert len(checked) == 45, checked
     assert snapshot(app) == before
 
 
