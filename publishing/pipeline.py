@@ -154,28 +154,22 @@ def plan_numbers(ctx: PublishContext) -> None:
     ctx.brief.published_at = ctx.published_at
 
 
-def copies_to_print(session: Session, brief: Brief) -> list[PlannedCopy]:
-    """The copies publishing `brief` now would make; their number is its 共印 N 份
-    (workflows.distribution: the list's copy counts, or the series' default print run for a
-    brief without a list). The one computation of the print run: settle_print_run uses it,
-    and so do the previews (print_run_now), so the signer signs the number that will print."""
-    return plan_copies(session, brief)
-
-
 def print_run_now(session: Session, brief: Brief) -> int:
     """The 共印 a page of `brief` shows: the number recorded at publication once there is one,
-    before that the number publishing would print now (copies_to_print)."""
+    before that the number of copies publishing would make now. Both come from plan_copies
+    (workflows.distribution), as settle_print_run's do, so the signer signs what will print."""
     if brief.state in (State.PUBLISHED.value, State.ARCHIVED.value):
         return brief.print_run if brief.print_run is not None else brief.series.default_print_run
     with session.no_autoflush:
-        return len(copies_to_print(session, brief))
+        return len(plan_copies(session, brief))
 
 
 def settle_print_run(ctx: PublishContext) -> None:
-    """共印 N 份 is the number of copies the distribution list makes (copies_to_print).
+    """共印 N 份 is the number of copies the distribution list makes (workflows.distribution:
+    the list's copy counts, or the series' default print run for a brief without a list).
     Settled before the render, since the master prints it; capped, so that a publish always
     finishes within a worker's timeout."""
-    ctx.planned = copies_to_print(ctx.session, ctx.brief)
+    ctx.planned = plan_copies(ctx.session, ctx.brief)
     cap = current_app.config["CANYUE_MAX_PRINT_RUN"]
     if len(ctx.planned) > cap:
         raise InvalidAction(N_("The distribution list makes more copies than one publication may print "
@@ -305,7 +299,7 @@ def take_numbers(ctx: PublishContext) -> None:
         raise NumbersMoved()
     ctx.numbers = numbers
     _set_numbers(brief, numbers, ctx.issue_date)
-    planned = copies_to_print(ctx.session, brief)
+    planned = plan_copies(ctx.session, brief)
     if ctx.planned and planned != ctx.planned:
         raise NumbersMoved()
     ctx.planned = planned
