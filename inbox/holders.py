@@ -17,6 +17,7 @@ from i18n import translate
 from models import Brief, User, UserRole
 from models.types import utcnow
 from workflows import holders as rules
+from workflows.brief import author_only
 from workflows.roles import ROLE_LABELS, Role
 
 
@@ -64,9 +65,16 @@ class HolderResolver:
             )) if key else []
         return self._by_roles[key]
 
+    def _candidates_for(self, brief: Brief) -> list[User]:
+        moves = rules.forward_moves(brief.state)
+        if moves and all(author_only in t.guards for t in moves):  # the author's own step (拟稿)
+            author = brief.author
+            return [author] if author.active else []
+        return self.candidates(rules.holder_roles(brief.state))
+
     def holding(self, brief: Brief, now: datetime | None = None) -> Holding:
         step = rules.current_step(brief.state)
-        users = rules.holders(brief, self.candidates(rules.holder_roles(brief.state))) if step else []
+        users = rules.holders(brief, self._candidates_for(brief)) if step else []
         since = brief.state_since
         waited = max(0, ((now or utcnow()) - since).days) if since is not None else 0
         return Holding(step, users, since, waited, brief.due_on)

@@ -90,6 +90,8 @@ def index() -> Response | str:
                                "todo_labels": {t.action: t.todo for t in TRANSITIONS.values() if t.todo}}
     if tab == "todo":
         counts = queries.todo_counts(me)
+        if not _acting():
+            g.inbox_count = sum(counts.values())  # the menu's number: the same count, not asked again
         page = paginate(db.session, queries.todo_query(me), number, PER_PAGE)
         groups: dict[str, list[Any]] = {}
         for brief in page.items:
