@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, not_, or_, select
+from sqlalchemy.orm import defer, selectinload
 
 from models import AuditEvent, Brief, Copy, Correction
 from workflows import correction as correction_rules
@@ -22,6 +23,11 @@ from workflows.copy import CopyState
 from workflows.correction import CorrectionState
 from workflows.holders import FORWARD_MOVES
 from workflows.policy import readable_clause
+
+# What a list never shows is left in the table, not carried through the sort; the pending
+# correction the guards read is loaded for the whole page at once.
+LIST_ONLY = (defer(Brief.body), defer(Brief.special_report), defer(Brief.keywords), defer(Brief.sign_opinion),
+             defer(Brief.provenance), selectinload(Brief.pending_correction))
 
 _PENDING = Correction.state == CorrectionState.PENDING.value
 
@@ -38,7 +44,8 @@ GUARD_SQL: dict[Callable[..., Any], Callable[[int], ColumnElement[bool]]] = {
     never_submitted: lambda uid: Brief.submitted_at.is_(None),
     correction_rules.not_requester: lambda uid: not_(_pending_correction(Correction.requested_by_id == uid)),
     correction_rules.requester_only: lambda uid: not_(_pending_correction(Correction.requested_by_id != uid)),
-    correction_rules.something_pending: lambda uid: _pending_correction(),
+    # As an IN over the pending corrections' briefs: an index lookup, not a probe of every issue.
+    correction_rules.something_pending: lambda uid: Brief.id.in_(select(Correction.brief_id).where(_PENDING)),
     correction_rules.nothing_pending: lambda uid: not_(_pending_correction()),
     correction_rules.no_copy_moved: lambda uid: not_(
         exists().where(Copy.brief_id == Brief.id, Copy.state != CopyState.PRINTED.value)),
@@ -94,7 +101,7 @@ def todo_query(actor: Any) -> Select[Any]:
     moves = _open_moves(actor)
     # Grouped by the move (the table's order), then urgent first, then the earliest due.
     order = case(*((group == a, i) for i, a in enumerate(moves)), else_=len(moves)) if moves else group
-    return select(Brief).where(todo_clause(actor)).order_by(order, *_by_urgency_then_due())
+    return select(Brief).options(*LIST_ONLY).where(todo_clause(actor)).order_by(order, *_by_urgency_then_due())
 
 
 def todo_counts(actor: Any) -> dict[str, int]:
@@ -123,6 +130,7 @@ def done_query(user: Any) -> Select[Any]:
     )
     return (
         select(Brief, AuditEvent)
+        .options(*LIST_ONLY)
         .join(latest, latest.c.brief_id == Brief.id)
         .join(AuditEvent, AuditEvent.id == latest.c.last_id)
         .where(readable_clause(user, Brief))
@@ -132,7 +140,7 @@ def done_query(user: Any) -> Select[Any]:
 
 def mine_query(user: Any) -> Select[Any]:
     """我发起的: the briefs `user` wrote, the latest change first."""
-    return (select(Brief).where(Brief.author_id == user.id, Brief.deleted_at.is_(None))
+    return (select(Brief).options(*LIST_ONLY).where(Brief.author_id == user.id, Brief.deleted_at.is_(None))
             .order_by(Brief.updated_at.desc(), Brief.id.desc()))
 
 
@@ -150,6 +158,7 @@ def copies_query(user: Any) -> Select[Any]:
     )
     return (
         select(Brief, counts.c.to_send, counts.c.awaited, counts.c.oldest_dispatch)
+        .options(*LIST_ONLY)
         .join(counts, counts.c.brief_id == Brief.id)
         .where(readable_clause(user, Brief))
         .order_by(Brief.published_at.desc(), Brief.id.desc())

@@ -108,6 +108,16 @@ def test_the_todo_query_agrees_with_can_for_every_person_and_state(app, people, 
                     assert group == held_moves(actor, b)[0].action
 
 
+def test_holders_asked_once_per_role_set_agree_with_asking_everyone(app, people, make_brief):
+    from workflows.holders import holders
+
+    made = _briefs_everywhere(make_brief)
+    with app.app_context():
+        everyone = db.session.scalars(select(User)).all()
+        for brief in db.session.scalars(select(Brief).where(Brief.id.in_(made))):
+            assert holders(brief, everyone) == [u for u in everyone if held_moves(u, brief)], brief
+
+
 def test_every_guard_of_a_forward_move_has_its_sql_twin():
     from workflows.holders import FORWARD_MOVES
 

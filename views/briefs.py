@@ -26,6 +26,7 @@ from forms.inbox import CommentForm, DeadlineForm
 from inbox import delegation
 from inbox.due import today as local_today
 from inbox.holders import HolderResolver
+from inbox.queries import LIST_ONLY
 from models import AuditEvent, Brief, Comment, Revision, Series, StoredFile
 from publishing.pageimages import page_png, page_texts, texts_from_json, texts_to_json
 from publishing.pipeline import PublishError, default_issue_date, next_numbers_for, print_run_now, publish
@@ -135,7 +136,7 @@ def index() -> str:
     series_id = int_arg("series")
     query_text = request.args.get("q", "").strip()
     mine = request.args.get("mine") == "1"
-    query = select(Brief).where(readable_clause(current_user, Brief))
+    query = select(Brief).options(*LIST_ONLY).where(readable_clause(current_user, Brief))
     if state in {s.value for s in State}:
         query = query.where(Brief.state == state)
     if series_id:

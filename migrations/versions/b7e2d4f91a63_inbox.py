@@ -26,6 +26,9 @@ def upgrade():
         batch.create_index('ix_brief_state_updated', ['state', 'updated_at'], unique=False)
         batch.create_index('ix_brief_author_updated', ['author_id', 'updated_at'], unique=False)
         batch.create_index('ix_brief_due_on', ['due_on'], unique=False)
+        batch.create_index('ix_brief_updated', ['updated_at'], unique=False)
+        batch.create_index('ix_brief_readable', ['state', 'deleted_at', 'author_id', 'submitted_at', 'series_id',
+                                                 'classification', 'updated_at'], unique=False)
     op.execute(
         "UPDATE brief SET state_since = COALESCE((SELECT MAX(e.created_at) FROM audit_event e"
         " WHERE e.brief_id = brief.id AND e.to_state IS NOT NULL"
@@ -98,6 +101,8 @@ def downgrade():
         for column in ('archive_days', 'publish_days', 'signoff_days', 'review_days'):
             batch.drop_column(column)
     with op.batch_alter_table('brief') as batch:
+        batch.drop_index('ix_brief_readable')
+        batch.drop_index('ix_brief_updated')
         batch.drop_index('ix_brief_due_on')
         batch.drop_index('ix_brief_author_updated')
         batch.drop_index('ix_brief_state_updated')
