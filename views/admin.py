@@ -181,6 +181,9 @@ def series(series_id: int | None = None) -> Response | tuple[str, int] | str:
     form.supplement_numbering.choices = [(k.value, translate(v)) for k, v in SUPPLEMENT_NUMBERING_LABELS.items()]
     if record and request.method == "GET":
         form.version.data = str(record.version)
+    elif record is None and request.method == "GET":  # a new series starts with the usual allowances
+        for field in ALLOWANCE_FIELDS:
+            getattr(form, field).data = Series.__table__.c[field].default.arg if Series.__table__.c[field].default else None
     if form.validate_on_submit():
         try:
             ZoneInfo(form.timezone.data)
