@@ -67,7 +67,7 @@ def mail_choices(session: Session, user_ids: list[int], kind: str) -> dict[int, 
 def preferences(session: Session, user_id: int) -> dict[str, bool]:
     """kind -> also by mail, for every kind."""
     rows = dict(session.execute(select(NotificationPreference.kind, NotificationPreference.by_mail)
-                                .where(NotificationPreference.user_id == user_id)).tuples().all())
+                                .where(NotificationPreference.user_id == user_id)).all())
     return {kind: rows.get(kind, True) for kind in KINDS}
 
 
