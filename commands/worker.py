@@ -15,8 +15,12 @@ from flask.cli import with_appcontext
 @with_appcontext
 def cli(workers: int, once: bool) -> None:
     """Run background jobs (mail, periodic jobs) until stopped."""
+    import signal
+
     from jobs import worker
 
+    # Started in the background by a script (scripts/serve), SIGINT comes ignored: stop on it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if once:
         ran = worker.drain(app)

@@ -35,9 +35,11 @@ class Handler:
             return "554 5.7.1 Refused by the test"
         if self.hold.is_set():
             self.holding.set()
-            while self.hold.is_set():
-                await asyncio.sleep(0.05)
-            self.holding.clear()
+            try:  # the client may be gone meanwhile (killed): the server then cancels this
+                while self.hold.is_set():
+                    await asyncio.sleep(0.05)
+            finally:
+                self.holding.clear()
             return "451 4.3.0 Held by the test, never delivered"
         message = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)
