@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, select
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
 
 from extensions import db
 from jobs.queue import queue
@@ -88,17 +90,37 @@ def test_a_submitted_brief_tells_the_editors_and_the_worker_mails_them(app, mail
 
 def test_a_rolled_back_move_leaves_no_notification_no_job_and_sends_nothing(app, mail, make_brief, login_as):
     brief_id = make_brief(State.DRAFT)
-    with app.app_context():
-        brief = db.session.get(Brief, brief_id)
-        apply_transition(db.session, brief, "submit", _user("drafter"))
-        # Written in the move's transaction...
-        assert db.session.scalar(select(func.count(Job.id))) == len(EDITORS)
-        db.session.rollback()
+    fresh(app, mail)
+    written = {}
+
+    def commit_fails(session):  # runs after the notifications were written, inside the commit
+        written["notifications"] = session.scalar(select(func.count(Notification.id)))
+        written["jobs"] = session.scalar(select(func.count(Job.id)))
+        raise RuntimeError("the database refused the commit")
+
+    sa_event.listen(Session, "before_commit", commit_fails)
+    try:
+        with app.app_context():
+            apply_transition(db.session, db.session.get(Brief, brief_id), "submit", _user("drafter"))
+            with pytest.raises(RuntimeError):
+                db.session.commit()
+            db.session.rollback()
+    finally:
+        sa_event.remove(Session, "before_commit", commit_fails)
+    # Written in the move's transaction...
+    assert written == {"notifications": len(EDITORS), "jobs": len(EDITORS)}
     # ...and gone with it: nothing handed to the queue, nothing to run, nothing sent.
     with app.app_context():
         assert db.session.scalar(select(func.count(Job.id))) == 0
         assert db.session.scalar(select(func.count(Notification.id))) == 0
+        assert db.session.get(Brief, brief_id).state == State.DRAFT.value
     assert queue(app).huey.pending_count() == 0
+    # A plain rollback of the move, the same.
+    with app.app_context():
+        apply_transition(db.session, db.session.get(Brief, brief_id), "submit", _user("drafter"))
+        db.session.rollback()
+        db.session.commit()
+        assert db.session.scalar(select(func.count(Notification.id))) == 0
     # A move refused in the request (a stale version) does not notify either.
     response = login_as("drafter").act(brief_id, "submit", version=brief_version(app, brief_id) + 7)
     assert response.status_code == 409
@@ -138,6 +160,18 @@ def test_the_author_is_told_when_returned_and_when_published(app, mail, make_bri
     assert received["drafter"]["Subject"] == f"您的稿件已印发：{TITLE}"
     assert received["archivist"]["Subject"] == f"待办：{TITLE}"
     assert f"/briefs/{signed}" in body_of(received["archivist"])
+
+
+def test_a_correction_request_tells_the_signers_who_may_confirm_it(app, mail, make_brief):
+    from corrections.operations import request_correction
+
+    brief_id = make_brief(State.PUBLISHED)
+    fresh(app, mail)
+    with app.app_context():
+        brief = db.session.get(Brief, brief_id)
+        request_correction(db.session, brief_id, _user("editor"), issue_date=brief.issue_date,
+                           issue_number=brief.issue_number, total_number=brief.total_number + 5, reason="总期号有误")
+    assert notified(app, brief_id) == dict.fromkeys(["signer", "signer2", "editor_signer", "drafter_signer"], "todo")
 
 
 def test_a_classified_series_brief_mails_neither_title_nor_content(app, mail, make_brief, login_as):
