@@ -172,7 +172,9 @@ class JobContext:
 
     def progress(self, done: int, total: int | None = None) -> None:
         """Record how far a long job got (its own short transaction, seen at once) and extend
-        the worker's claim on it."""
+        the worker's claim on it. A long job may commit its work in batches
+        (ctx.session.commit()); on SQLite call this after such a commit, never while the job's
+        session holds uncommitted writes (the two connections would wait on each other)."""
         kind = KINDS[self.job.kind]
         values: dict[str, Any] = {"progress": done, "lease_until": utcnow() + timedelta(seconds=kind.lease_seconds)}
         if total is not None:

@@ -182,3 +182,35 @@ def test_a_worker_killed_mid_job_leaves_it_to_the_next_worker(app, mail, make_br
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait(timeout=15)
     assert all(p.poll() is not None for p in workers)
+
+
+def test_features_add_job_kinds_and_periodic_jobs_that_report_progress(app):
+    from jobs.registry import PERIODIC, crontab, job_kind, periodic
+    from jobs.worker import enqueue_periodic
+
+    seen = []
+
+    @job_kind("test.tick", max_attempts=2)
+    def tick(ctx):
+        for done in range(1, 4):
+            ctx.session.commit()
+            ctx.progress(done, 3)
+            with db.engine.connect() as connection:  # seen by others at once
+                seen.append(connection.scalar(select(Job.progress).where(Job.id == ctx.job.id)))
+        assert ctx.payload == {"scope": "all"}
+
+    periodic("test.tick", crontab(minute="0", hour="3"), {"scope": "all"})
+    try:
+        [entry] = [p for p in PERIODIC if p.kind == "test.tick"]
+        enqueue_periodic(app, entry)  # what the worker's scheduler does at 03:00
+        with app.app_context():
+            job_id = db.session.scalar(select(Job.id).where(Job.kind == "test.tick"))
+        assert drain(app) == [(job_id, "done")]
+        job = job_row(app, job_id)
+        assert (job.progress, job.total, job.attempts) == (3, 3, 1)
+        assert seen == [1, 2, 3]
+        with app.app_context(), pytest.raises(ValueError):
+            operations.enqueue(db.session, "test.no-such-kind")
+    finally:
+        PERIODIC[:] = [p for p in PERIODIC if p.kind != "test.tick"]
+        KINDS.pop("test.tick", None)
