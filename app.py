@@ -53,11 +53,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from views.errors import init_errors
     from views.jobs import bp as jobs_bp
     from views.notifications import bp as notifications_bp
+    from views.inbox import bp as inbox_bp
     from views.security import bp as security_bp
     from views.word import bp as word_bp
 
     init_templates(app)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(inbox_bp)
     app.register_blueprint(briefs_bp)
     app.register_blueprint(corrections_bp)
     app.register_blueprint(admin_bp)
