@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from models import AuditEvent, Brief, User, UserRole
 from notifications.kinds import PUBLISHED, RETURNED, TODO
+from notifications import reminders  # noqa: F401  the daily reminder, a periodic job
 from notifications.operations import notify
 from workflows.brief import LIFECYCLE, TRANSITIONS, State, Transition
 from workflows.policy import can

@@ -268,3 +268,27 @@ def test_signed_out_visitors_see_no_notifications(app, make_brief):
     assert http.get("/notifications").status_code == 302
     assert "/login" in http.get("/notifications").headers["Location"]
     assert http.post("/notifications/read-all").status_code in (302, 400)
+
+
+def test_the_daily_reminder_tells_whoever_holds_an_overdue_brief(app, mail, make_brief):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from inbox.due import today
+    from jobs.registry import PERIODIC
+    from jobs.worker import enqueue_periodic
+    from notifications.reminders import DAILY_REMINDER
+
+    late = make_brief(State.AWAITING_SIGNOFF)
+    with app.app_context():
+        db.session.execute(update(Brief).where(Brief.id == late).values(due_on=today() - timedelta(days=1)))
+        db.session.commit()
+    fresh(app, mail)
+    [entry] = [p for p in PERIODIC if p.kind == DAILY_REMINDER]
+    enqueue_periodic(app, entry)  # what the worker's scheduler does each morning
+    drain(app)
+    told = {name for name, kind in notified(app, late).items() if kind == "reminder"}
+    assert {"signer", "editor"} <= told and "drafter" not in told
+    received = mails_to(mail)
+    assert received["signer"]["Subject"] == f"逾期提醒：{TITLE}"
