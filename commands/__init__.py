@@ -4,11 +4,11 @@ from flask import Flask
 
 
 def register_commands(app: Flask) -> None:
-    from commands import archive, archive_records, audit, backup, brief, demo, security, user, workflow
+    from commands import archive, archive_records, audit, backup, brief, demo, security, user, worker, workflow
 
     for command in archive.COMMANDS:  # archive search, archive reindex
         archive_records.cli.add_command(command)
 
     for group in (user.cli, demo.cli, workflow.cli, audit.cli, brief.cli, archive_records.cli, security.cli,
-                  backup.cli):
+                  backup.cli, worker.cli):
         app.cli.add_command(group)

@@ -297,10 +297,14 @@ GENERAL_ACTIONS: dict[str, frozenset[Role]] = {
     "view_security_log": frozenset({Role.AUDITOR}),
     "view_audit_trail": frozenset({Role.AUDITOR}),
     "verify_audit": frozenset({Role.AUDITOR}),
+    # The background jobs (jobs/): retry one that failed (a mail the server refused, say).
+    "retry_jobs": frozenset({Role.ADMIN}),
 }
 
 # Reading briefs at all (their lists, the archive, search): every account but the auditor's.
 BROWSE_BRIEFS = "browse_briefs"
+# One's own notifications and their settings: every signed-in account, whatever its roles.
+OWN_NOTIFICATIONS = "own_notifications"
 
 
 def may(user: Actor, action: str) -> Decision:
@@ -309,6 +313,8 @@ def may(user: Actor, action: str) -> Decision:
         return Decision(Refusal.ROLE, N_("Please log in."))
     if action == BROWSE_BRIEFS:
         allowed = reads_issues(user.role_set)
+    elif action == OWN_NOTIFICATIONS:
+        allowed = True
     else:
         allowed = bool(user.role_set & GENERAL_ACTIONS[action])
     if not allowed:

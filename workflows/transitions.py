@@ -36,6 +36,11 @@ from workflows.policy import EDIT, Decision, can, may
 
 LockT = TypeVar("LockT")
 
+# Called by apply_transition after every move, in its transaction, with (session, brief, actor,
+# event): side effects of a move that are written with it (notifications/moves.py registers the
+# notifications). A listener writes rows, flushes and never commits; if it raises, the move fails.
+MOVE_LISTENERS: list[Callable[[Session, Brief, Any, AuditEvent], None]] = []
+
 
 class ActionRefused(Exception):
     """The policy refused the action; `decision` says why (and which HTTP answer fits)."""
@@ -293,6 +298,8 @@ def apply_transition(
     due.refresh(session, brief)
     event = record_event(session, brief, action, actor, from_state=source, to_state=target, reason=comment, now=now)
     session.flush()
+    for listener in MOVE_LISTENERS:
+        listener(session, brief, actor, event)
     return event
 
 
