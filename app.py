@@ -26,6 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     import archive.search  # noqa: F401  keeps the search index in sync with every change
     import notifications.moves  # noqa: F401  each lifecycle move notifies whoever now has work
+    import longwork.kinds  # noqa: F401  long work as job kinds (export, verify, reindex, backups)
     import database
     import i18n
     import security
@@ -56,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from views.inbox import bp as inbox_bp
     from views.security import bp as security_bp
     from views.word import bp as word_bp
+    from views.work import bp as work_bp
 
     init_templates(app)
     app.register_blueprint(auth_bp)
@@ -70,6 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(word_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(work_bp)
     init_errors(app)
 
     from commands import register_commands

@@ -43,7 +43,8 @@ def execute(app: Flask, job_id: int, worker: str | None = None) -> str:
                 job = session.get(operations.Job, job_id)
                 assert job is not None
                 detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-                delay = operations.mark_failure(session, job, detail)
+                delay = operations.mark_failure(session, job, detail,
+                                                final=isinstance(error, operations.JobFailed))
                 session.commit()
                 if delay is None:
                     return "failed"
