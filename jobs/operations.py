@@ -74,8 +74,10 @@ def backoff(kind: JobKind, attempts: int) -> timedelta:
 
 def mark_done(session: Session, job: Job) -> None:
     job.state, job.finished_at, job.lease_until, job.last_error = "done", utcnow(), None, None
-    if job.total is not None:
-        job.progress = job.total
+    # The total may have been set by JobContext.progress (another connection): read it back.
+    total = session.scalar(select(Job.total).where(Job.id == job.id))
+    if total is not None:
+        job.total, job.progress = total, total
     session.flush()
 
 

@@ -3,6 +3,7 @@ progress bar until it is done (Ctrl-C stops following; the job goes on in the wo
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -14,14 +15,20 @@ from models import Job
 
 
 def bar_step(label: str) -> tuple[Any, Any]:
-    """A click progress bar for a direct run, and its on_progress(done, total)."""
-    state: dict[str, Any] = {"bar": None, "shown": 0}
+    """A progress bar for the terminal (on stderr), and its on_progress(done, total); when
+    stderr is not a terminal (a log, a pipe), one line per step: "export: 3/10 (30%)"."""
+    state: dict[str, Any] = {"bar": None, "shown": -1}
 
     def step(done: int, total: int) -> None:
-        if state["bar"] is None:
-            state["bar"] = click.progressbar(length=max(total, 1), label=label, file=click.get_text_stream("stderr"))
-            state["bar"].__enter__()
-        state["bar"].update(done - state["shown"])
+        if done == state["shown"]:
+            return
+        if not sys.stderr.isatty():
+            click.echo(f"{label}: {done}/{total} ({100 * done // max(total, 1)}%)", err=True)
+        else:
+            if state["bar"] is None:
+                state["bar"] = click.progressbar(length=max(total, 1), label=label, file=sys.stderr)
+                state["bar"].__enter__()
+            state["bar"].update(done - max(state["shown"], 0))
         state["shown"] = done
 
     def close() -> None:
