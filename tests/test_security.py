@@ -121,6 +121,7 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
         "notifications.mark_all_read": {},
         "notifications.settings": {"notify-email": "mallory@example.org", "notify-mail_todo": "y"},
         "jobs.retry": {},
+        "work.start": {"kind": "archive.verify"},
         # The inbox (views/inbox.py): a comment, a deadline, 委托, the days off.
         "inbox.comment": {"comment-body": "伪造"},
         "inbox.deadline": {"deadline-deadline": "2030-01-01"},
@@ -189,8 +190,9 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     # set-up, turning off, recovery codes, the two-factor policy; a Word import (new draft and
     # revision) and an image upload; the language switch and the brief page's own action POST;
     # a notification marked read, all marked read, the notification settings, a job's retry;
-    # the inbox's comment, deadline, delegation (name, end) and days off (add, remove)
-    assert len(checked) == 55, checked
+    # the inbox's comment, deadline, delegation (name, end) and days off (add, remove);
+    # starting a maintenance job (views/work.py)
+    assert len(checked) == 56, checked
     assert snapshot(app) == before
 
 
