@@ -47,6 +47,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from views.briefs import bp as briefs_bp
     from views.corrections import bp as corrections_bp
     from views.distribution import bp as distribution_bp
+    from instructions.views import bp as instructions_bp
+    from signoff.views import bp as signoff_bp
     from views.errors import init_errors
     from views.security import bp as security_bp
     from views.word import bp as word_bp
@@ -61,6 +63,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_bp)
     app.register_blueprint(security_bp)
     app.register_blueprint(word_bp)
+    app.register_blueprint(signoff_bp)
+    app.register_blueprint(instructions_bp)
     init_errors(app)
 
     from commands import register_commands

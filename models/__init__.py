@@ -15,11 +15,12 @@ from models.distribution import (
 )
 from models.files import StoredFile
 from models.series import Series
+from models.signoff import FollowUp, FollowUpNote, Instruction, PaperSignoff, SecretaryLink
 from models.signin import LoginThrottle, RecoveryCode, Setting, UserSession
 from models.user import User, UserRole
 
 __all__ = [
     "ArchiveSequence", "AuditChain", "AuditEvent", "Brief", "Copy", "Correction", "DistributionEntry",
-    "DistributionRecall", "DownloadLink", "DownloadLog", "LoginThrottle", "Recipient", "RecoveryCode", "Revision",
+    "DistributionRecall", "DownloadLink", "DownloadLog", "FollowUp", "FollowUpNote", "Instruction", "LoginThrottle", "PaperSignoff", "Recipient", "SecretaryLink", "RecoveryCode", "Revision",
     "Series", "SeriesDistribution", "Setting", "StoredFile", "User", "UserRole", "UserSession",
 ]

@@ -56,6 +56,12 @@ IMPORT_WORD = "import_word"
 UPLOAD_IMAGE = "upload_image"
 EXPORT_WORD = "export_word"
 
+# 领导批示 (instructions/): registered on an issue, and their follow-up (批示落实) kept.
+REGISTER_INSTRUCTION = "register_instruction"
+FOLLOW_UP = "follow_up"
+INSTRUCTION_ACTIONS = frozenset({REGISTER_INSTRUCTION, FOLLOW_UP})
+INSTRUCTION_KEEPERS = frozenset({Role.EDITOR, Role.CLERK})
+
 REVIEW_STATES = frozenset(
     {State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED, State.PUBLISHED, State.ARCHIVED}
 )
@@ -82,6 +88,13 @@ def _classified_readers(roles: frozenset[str]) -> frozenset[str]:
     return roles - ADMINISTRATOR_ROLES
 
 
+def secretary_of_signer(user: Actor) -> bool:
+    """A secretary linked to at least one signing leader reads the briefs awaiting sign-off
+    (a leader signs for every series), to record a sign-off made on paper."""
+    return Role.SECRETARY in user.role_set and any(
+        Role.SIGNER in leader.role_set for leader in getattr(user, "acting_for", ()))
+
+
 def can_read(user: Actor, brief: Any) -> bool:
     if _is_anonymous(user):
         return False
@@ -90,6 +103,8 @@ def can_read(user: Actor, brief: Any) -> bool:
     roles = user.role_set
     state = State(brief.state)
     if brief.author_id == user.id:
+        return True
+    if state is State.AWAITING_SIGNOFF and secretary_of_signer(user):
         return True
     if roles & {Role.EDITOR, Role.SIGNER}:
         if state in REVIEW_STATES:
@@ -125,6 +140,8 @@ def readable_clause(user: Actor, brief_cls: Any) -> ColumnElement[bool]:
         if Role.ARCHIVIST not in roles:
             issued = and_(issued, ~_classified_for(user, brief_cls))
         conditions.append(issued)
+    if secretary_of_signer(user):
+        conditions.append(brief_cls.state == State.AWAITING_SIGNOFF.value)
     if roles & {Role.EDITOR, Role.SIGNER}:
         conditions.append(brief_cls.state.in_([s.value for s in REVIEW_STATES]))
         conditions.append(and_(brief_cls.state == State.WITHDRAWN.value, brief_cls.submitted_at.is_not(None)))
@@ -199,6 +216,8 @@ def can(user: Actor, brief: Any, action: str) -> Decision:
         return _check_edit(user, brief)
     if action in DISTRIBUTION_ACTIONS:
         return _check_distribution(user, brief, action)
+    if action in INSTRUCTION_ACTIONS:
+        return _check_instruction(user, brief)
     transition = TRANSITIONS.get(action)
     if transition is None:
         raise ValueError(f"unknown action {action!r}")
@@ -222,6 +241,10 @@ GENERAL_ACTIONS: dict[str, frozenset[Role]] = {
     "manage_recipients": frozenset({Role.EDITOR, Role.ADMIN}),
     "view_recipients": frozenset({Role.EDITOR, Role.CLERK, Role.ARCHIVIST, Role.ADMIN}),
     "distribution": frozenset({Role.EDITOR, Role.CLERK}),
+    # 领导批示: the list of follow-ups (批示落实).
+    "follow_ups": INSTRUCTION_KEEPERS,
+    # 代签: which secretary acts for which leaders.
+    "manage_secretaries": frozenset({Role.SECURITY_ADMIN}),
     # The auditor's screens: the security log, the audit trail and its verification.
     "view_security_log": frozenset({Role.AUDITOR}),
     "view_audit_trail": frozenset({Role.AUDITOR}),
@@ -330,6 +353,14 @@ def _check_distribution(user: Actor, brief: Any, action: str) -> Decision:
         return _ROLE_REFUSAL
     if state not in ISSUED_STATES:
         return Decision(Refusal.STATE, N_("Copies are made when the issue is published."))
+    return ALLOWED
+
+
+def _check_instruction(user: Actor, brief: Any) -> Decision:
+    if not user.role_set & INSTRUCTION_KEEPERS:
+        return _ROLE_REFUSAL
+    if State(brief.state) not in ISSUED_STATES:
+        return Decision(Refusal.STATE, N_("Instructions are registered on an issue once it is published."))
     return ALLOWED
 
 
