@@ -10,7 +10,8 @@ from workflows import limits
 
 
 class PaperSignoffForm(CanyueForm):
-    leader_id = SelectField(_l("Leader who signed"), coerce=int, validators=[InputRequired()])
+    # Not checked against the choices here: the operation refuses a leader not linked (403).
+    leader_id = SelectField(_l("Leader who signed"), coerce=int, validators=[InputRequired()], validate_choice=False)
     signed_on = DateField(_l("Date written on the sheet"), validators=[DataRequired()])
     opinion = TextAreaField(_l("Opinion as written"), validators=[Length(max=limits.COMMENT_LENGTH)])
     scan = FileField(_l("Scan of the signed sheet (PDF or image)"))
