@@ -60,7 +60,8 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     signed = make_brief(State.SIGNED)
     published = make_brief(State.PUBLISHED)
     values = {"brief_id": draft, "action": "submit", "user_id": people["drafter2"], "series_id": series_id,
-              "copy_id": 1, "entry_id": 1, "direction": "up", "link_id": 1, "recipient_id": 1}
+              "copy_id": 1, "entry_id": 1, "direction": "up", "link_id": 1, "recipient_id": 1,
+              "secretary_id": people["secretary"], "leader_id": people["signer"], "follow_up_id": 1}
     # Data that would change something if the token were not checked.
     form_data = {
         "auth.login": {"username": "drafter", "password": PASSWORD},
@@ -115,6 +116,14 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
         "word.import_form": {"series_id": "1", "file": "an upload, made fresh for each post below"},
         "word.import_revision_form": {"version": "1", "file": "an upload, made fresh for each post below"},
         "word.upload_image": {"version": "1", "caption": "伪造", "file": "an upload, made fresh for each post below"},
+        # 代签 and 领导批示 (signoff/views.py, instructions/views.py).
+        "signoff.paper_form": {"leader_id": str(people["signer"]), "signed_on": "2026-11-20", "opinion": "伪造",
+                               "version": "3"},
+        "signoff.secretaries": {"secretary_id": str(people["secretary"]), "leader_id": str(people["signer2"])},
+        "signoff.unlink": {},
+        "instructions.new": {"leader_name": "伪造", "level": "部门", "given_on": "2026-11-20", "kind": "affirm",
+                             "text": "伪造"},
+        "instructions.follow_up": {"note": "伪造", "done": "done"},
     }
 
     def data_for(endpoint: str) -> dict:
@@ -137,9 +146,11 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     persona.update({e: "editor" for e in form_data if e.startswith("distribution.")})
     persona.update({"corrections.request_form": "editor", "corrections.confirm_form": "signer",
                     "admin.user_roles": "security_admin", "admin.series_classification": "security_admin",
-                    "audit.verify": "auditor"})
+                    "audit.verify": "auditor", "signoff.paper_form": "secretary",
+                    "signoff.secretaries": "security_admin", "signoff.unlink": "security_admin",
+                    "instructions.new": "clerk", "instructions.follow_up": "editor"})
     clients = {name: login_as(name) for name in ("admin", "drafter", "editor", "archivist", "signer",
-                                                 "security_admin", "auditor")}
+                                                 "security_admin", "auditor", "secretary", "clerk")}
     before = snapshot(app)
     checked = []
     for rule in app.url_map.iter_rules():
@@ -171,8 +182,9 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     # move, dispatch, receipts, recall, copy move, new link, revoke; the audit trail's verification;
     # a correction's request and confirmation; and sign-in: second factor, enrolment at sign-in,
     # set-up, turning off, recovery codes, the two-factor policy; a Word import (new draft and
-    # revision) and an image upload; the language switch and the brief page's own action POST
-    assert len(checked) == 45, checked
+    # revision) and an image upload; the language switch and the brief page's own action POST;
+    # a paper sign-off, linking and unlinking a secretary, a 批示 and its follow-up
+    assert len(checked) == 50, checked
     assert snapshot(app) == before
 
 
