@@ -103,13 +103,13 @@ def sheet_pdf(brief_id: int) -> Response:
     return _pdf(data, f"{brief.series.name}-签发单-{brief.title[:30]}.pdf")
 
 
-@bp.get("/briefs/<int:brief_id>/scans/<int:file_id>")
-def scan(brief_id: int, file_id: int) -> Response:
-    """A scan (the paper 签发单, a 批示件) or a filed sheet, to whoever reads the brief."""
-    brief = get_brief(brief_id)
+@bp.get("/scans/<int:file_id>")
+def scan(file_id: int) -> Response:
+    """A scan (the paper 签发单, a 批示件) or a filed sheet, to whoever reads its brief."""
     stored = db.session.get(StoredFile, file_id)
-    if stored is None or stored.brief_id != brief.id or stored.kind not in SCAN_KINDS:
+    if stored is None or stored.kind not in SCAN_KINDS:
         abort(404)
+    get_brief(stored.brief_id)
     try:
         data = file_store().read_verified(stored.path, stored.sha256)
     except FixityError:
