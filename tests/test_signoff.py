@@ -22,9 +22,9 @@ from tests.conftest import fetch
 from workflows.brief import State
 
 
-def png_bytes() -> bytes:
+def png_bytes(colour: tuple[int, int, int] = (250, 250, 240)) -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", (60, 80), (250, 250, 240)).save(out, format="PNG")
+    Image.new("RGB", (60, 80), colour).save(out, format="PNG")
     return out.getvalue()
 
 
@@ -325,3 +325,60 @@ def test_bad_instructions_are_refused(app, people, make_brief, login_as, case, f
         assert db.session.scalar(select(Instruction.id).where(Instruction.brief_id == brief_id)) is None
     assert fetch(app, brief_id).version == before.version
     assert stored(app, brief_id, "instruction_scan") == []
+
+
+# --- backups and the BagIt export carry the sheet and the scans ---------------------------------
+
+def signed_published_with_scans(app, people, make_brief, login_as) -> tuple[int, list[StoredFile]]:
+    from publishing.pipeline import publish
+
+    brief_id = make_brief(State.AWAITING_SIGNOFF)
+    assert paper(login_as("secretary"), brief_id, people["signer"], scan=png_bytes()).status_code == 302
+    with app.app_context():
+        publish(db.session, brief_id, db.session.get(User, people["editor"]), issue_date=date.today())
+    assert register(login_as("clerk"), brief_id, owner_id=people["editor"],
+                    scan=(png_bytes((240, 240, 255)), "批示件.png")).status_code == 302
+    kinds = ("signoff_sheet", "signoff_scan", "instruction_scan")
+    files = [f for kind in kinds for f in stored(app, brief_id, kind)]
+    assert sorted(f.kind for f in files) == sorted(kinds)
+    return brief_id, files
+
+
+def test_a_backup_holds_the_sheet_and_the_scans(app, people, make_brief, login_as, tmp_path):
+    import tarfile
+
+    from tests.test_backup import cli
+
+    _brief_id, files = signed_published_with_scans(app, people, make_brief, login_as)
+    backup = tmp_path / "b.tar"
+    code, output = cli(app, "backup", "create", "-o", backup)
+    assert code == 0, output
+    with tarfile.open(backup) as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.name.startswith("files/")}
+    for stored_file in files:
+        name = next(n for n in members if n.endswith(stored_file.path.rsplit("/", 1)[-1]))
+        assert sha256_of(members[name]) == stored_file.sha256
+
+
+def test_the_bagit_export_holds_the_sheet_the_scans_and_the_instructions(app, people, make_brief, login_as,
+                                                                         tmp_path):
+    import json
+    import zipfile
+
+    import bagit
+
+    brief_id, files = signed_published_with_scans(app, people, make_brief, login_as)
+    response = login_as("archivist").post("/archive/export", {"series": str(fetch(app, brief_id).series_id),
+                                                              "year": str(date.today().year)})
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.data)) as bundle:
+        bundle.extractall(tmp_path)
+    bag_dir = next(p for p in tmp_path.iterdir() if p.is_dir())
+    bagit.Bag(str(bag_dir)).validate()
+    metadata = json.loads(next((bag_dir / "data").rglob("metadata.json")).read_text(encoding="utf-8"))
+    assert {f["sha256"] for f in metadata["signoff_files"]} == {f.sha256 for f in files}
+    for listed in metadata["signoff_files"]:
+        data = next((bag_dir / "data").rglob(listed["file"])).read_bytes()
+        assert sha256_of(data) == listed["sha256"]
+    assert metadata["instructions"][0]["leader"] == "王建国"
+    assert metadata["instructions"][0]["follow_up"]["responsible"] == "市发改委"
