@@ -528,7 +528,8 @@ class PdfRenderer:
         with self._lock:
             document = HTML(string=html, base_url=self.base_url, url_fetcher=self.url_fetcher).render(
                 stylesheets=[sheet_css, self.stylesheets[1]], font_config=self.font_config)
-            data = document.write_pdf()
+            # The compact font subsets (install_compact_subsetting) are embedded as CFF here too.
+            data = document.write_pdf(finisher=lambda _document, pdf: embed_compact_fonts_as_cff(pdf))
         return RenderedPdf(data=data, pages=len(document.pages))
 
     def _write(self, html: str, options: dict[str, Any], finisher: Any) -> bytes:

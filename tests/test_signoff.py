@@ -39,6 +39,25 @@ def stored(app, brief_id: int, kind: str) -> list[StoredFile]:
                                        .order_by(StoredFile.id)))
 
 
+def every_font_embedded(data: bytes) -> bool:
+    """Each font of the PDF carries its program, an OpenType CJK face as bare CFF, as in the
+    issue's PDF (the compact subsets are whole only once rendering.fonts has embedded them so;
+    left as /OpenType they print as garbage, while the text still extracts)."""
+    from pypdf import PdfReader
+
+    fonts = []
+    for page in PdfReader(io.BytesIO(data)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            for descendant in font.get("/DescendantFonts", [font]):
+                descriptor = descendant.get_object()["/FontDescriptor"].get_object()
+                if "/FontFile3" in descriptor:  # an OpenType subset (/OpenType) is the broken case
+                    fonts.append(descriptor["/FontFile3"].get_object().get("/Subtype") == "/CIDFontType0C")
+                else:  # a TrueType face (the fingerprint's monospace)
+                    fonts.append("/FontFile2" in descriptor)
+    return bool(fonts) and all(fonts)
+
+
 # --- 签发单 -------------------------------------------------------------------------------------
 
 def test_the_signers_page_is_the_sheet_and_signing_files_it(app, make_brief, login_as):
@@ -70,6 +89,7 @@ def test_the_signers_page_is_the_sheet_and_signing_files_it(app, make_brief, log
     for wanted in ("签发单", "关于加快我市低空经济产业发展的几点建议", "周明", "李青", "王志远", "同意印发",
                    "共印", "第1稿", expected.replace(" ", "")):
         assert wanted in text, wanted
+    assert every_font_embedded(data)
     # The sheet served is the filed one, byte for byte.
     served = signer.get(f"/briefs/{brief_id}/signoff.pdf").data
     assert served == data
@@ -303,6 +323,8 @@ def test_overdue_follow_ups_of_an_editor(app, people, make_brief, login_as):
         editor = db.session.get(User, people["editor"])
         overdue = overdue_follow_ups(db.session, editor)
         assert [f.instruction.text for f in overdue] == ["请发改委研究落实。"]
+    assert 'data-overdue-follow-ups="1"' in login_as("editor").get("/").get_data(as_text=True)
+    assert "data-overdue-follow-ups" not in login_as("drafter").get("/").get_data(as_text=True)
     listing = login_as("editor").get("/follow-ups").get_data(as_text=True)
     assert listing.count("data-overdue") == 2  # the editor's and editor2's, both open and late
 

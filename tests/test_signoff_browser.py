@@ -38,9 +38,14 @@ def sign_in(browser, base: str, username: str, size: str, locale: str = "zh-CN")
     return page
 
 
-def test_the_signer_signs_on_the_sheet_and_the_secretary_records_one(app, live_server, chromium, make_brief,  # noqa: F811
+def test_the_signer_signs_on_the_sheet_and_the_secretary_records_one(app, live_server, make_brief,  # noqa: F811
                                                                      tmp_path):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with chromium() as browser:
+        walk(app, live_server, browser, make_brief, tmp_path)
+
+
+def walk(app, live_server, chromium, make_brief, tmp_path):
     brief_id = make_brief(State.AWAITING_SIGNOFF)
     for size in SIZES:
         page = sign_in(chromium, live_server, "signer", size)
@@ -82,7 +87,14 @@ def test_the_signer_signs_on_the_sheet_and_the_secretary_records_one(app, live_s
     page.set_input_files("input[name=scan]", str(scan))
     page.screenshot(path=str(ARTIFACTS / "signoff-paper-phone.png"), full_page=True)
     page.click("form[data-form=paper-signoff] button[type=submit]")
-    page.wait_for_url(f"**/briefs/{other}/signoff")
+    page.wait_for_load_state()
+    # Signed, the brief is no longer the secretary's to read: back to the (now empty) task list.
+    assert page.url == f"{live_server}/", page.url
+    assert "纸面签发已录入" in page.inner_text("main") or "paper sign-off was recorded" in page.inner_text("main")
     signed = fetch(app, other)
     assert signed.state == State.SIGNED.value and signed.signer_name == "王志远"
-    assert "李秘书代为录入" in page.content()
+    page.context.close()
+    page = sign_in(chromium, live_server, "editor", "desktop")
+    page.goto(f"/briefs/{other}/signoff")
+    assert "李秘书代为录入" in page.inner_text(".signoff-sheet")
+    page.screenshot(path=str(ARTIFACTS / "signoff-sheet-paper.png"), full_page=True)

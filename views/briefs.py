@@ -33,7 +33,7 @@ from rendering.markdown import render_body
 from rendering.printing import printed_issue_from_brief
 from signoff.operations import sign
 from signoff.views import SHEET_STATES
-from instructions.operations import instructions_of
+from instructions.operations import instructions_of, overdue_follow_ups
 from workflows.policy import REGISTER_INSTRUCTION
 from views.access import get_brief, log_event, refuse, require
 from views.errors import error_page
@@ -134,7 +134,8 @@ def dashboard() -> Response | str:
     )
     returned = _returned_reasons([b.id for b in candidates])
     return render_template(
-        "briefs/dashboard.html", todo=todo, counts=counts, states=list(State), returned=returned
+        "briefs/dashboard.html", todo=todo, counts=counts, states=list(State), returned=returned,
+        overdue=overdue_follow_ups(db.session, current_user),  # 批示落实 past their due date
     )
 
 
