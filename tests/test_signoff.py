@@ -404,3 +404,13 @@ def test_the_bagit_export_holds_the_sheet_the_scans_and_the_instructions(app, pe
         assert sha256_of(data) == listed["sha256"]
     assert metadata["instructions"][0]["leader"] == "王建国"
     assert metadata["instructions"][0]["follow_up"]["responsible"] == "市发改委"
+
+
+def test_the_audit_trail_holds_the_new_events_and_verifies(app, people, make_brief, login_as):
+    signed_published_with_scans(app, people, make_brief, login_as)
+    auditor = login_as("auditor")
+    trail = auditor.get("/audit/trail").get_data(as_text=True)
+    assert 'data-event="sign_on_paper"' in trail and "李秘书代王志远" in trail
+    assert 'data-event="register_instruction"' in trail
+    page = auditor.post("/audit/verify", {}).get_data(as_text=True)
+    assert 'data-outcome="intact"' in page
