@@ -50,11 +50,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from instructions.views import bp as instructions_bp
     from signoff.views import bp as signoff_bp
     from views.errors import init_errors
+    from views.inbox import bp as inbox_bp
     from views.security import bp as security_bp
     from views.word import bp as word_bp
 
     init_templates(app)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(inbox_bp)
     app.register_blueprint(briefs_bp)
     app.register_blueprint(corrections_bp)
     app.register_blueprint(admin_bp)

@@ -14,13 +14,15 @@ from models.distribution import (
     SeriesDistribution,
 )
 from models.files import StoredFile
+from models.inbox import Comment, DayOff, Delegation
 from models.series import Series
 from models.signoff import FollowUp, FollowUpNote, Instruction, PaperSignoff, SecretaryLink
 from models.signin import LoginThrottle, RecoveryCode, Setting, UserSession
 from models.user import User, UserRole
 
 __all__ = [
-    "ArchiveSequence", "AuditChain", "AuditEvent", "Brief", "Copy", "Correction", "DistributionEntry",
-    "DistributionRecall", "DownloadLink", "DownloadLog", "FollowUp", "FollowUpNote", "Instruction", "LoginThrottle", "PaperSignoff", "Recipient", "SecretaryLink", "RecoveryCode", "Revision",
+    "ArchiveSequence", "AuditChain", "AuditEvent", "Brief", "Comment", "Copy", "Correction", "DayOff", "Delegation",
+    "DistributionEntry", "DistributionRecall", "DownloadLink", "DownloadLog", "FollowUp", "FollowUpNote", "Instruction",
+    "LoginThrottle", "PaperSignoff", "Recipient", "RecoveryCode", "Revision", "SecretaryLink",
     "Series", "SeriesDistribution", "Setting", "StoredFile", "User", "UserRole", "UserSession",
 ]

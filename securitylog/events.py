@@ -25,10 +25,13 @@ EVENT_LABELS: dict[str, str] = {
     "audit_verified": N_("Audit trail verified"),
     "secretary_linked": N_("Secretary linked to a leader"),
     "secretary_unlinked": N_("Secretary unlinked from a leader"),
+    "delegation_created": N_("Delegation (委托) named"),
+    "delegation_revoked": N_("Delegation (委托) ended"),
+    "days_off_changed": N_("Days off changed"),
 }
 
 # Kinds whose subject_id is the user account they concern.
 ACCOUNT_EVENTS: frozenset[str] = frozenset({
     "login", "login_failed", "logout", "user_created", "user_changed", "user_deactivated", "user_activated",
-    "password_reset", "roles_changed",
+    "password_reset", "roles_changed", "delegation_created", "delegation_revoked",
 })

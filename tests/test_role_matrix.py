@@ -42,6 +42,9 @@ MAY: dict[str, set[str]] = {
     "view_security_log": {"auditor"},
     "view_audit_trail": {"auditor"},
     "verify_audit": {"auditor"},
+    # Issue 12: 委托 (a role that works briefs or copies), the organisation's days off (admin).
+    "delegate": {"drafter", "editor", "signer", "archivist", "clerk"},
+    "manage_days_off": {"admin"},
 }
 
 
@@ -83,6 +86,7 @@ SCREENS: dict[str, set[str]] = {
     "/audit/trail.csv": {"auditor"},
     "/follow-ups": {"editor", "clerk"},
     "/security/secretaries": {"security_admin"},
+    "/admin/days-off": {"admin"},
 }
 # A brief's pages: published and open, published at a classified level, a draft.
 BRIEF_PAGES = ["/briefs/{id}", "/briefs/{id}/preview", "/briefs/{id}/changes", "/briefs/{id}/issue.pdf"]
@@ -156,6 +160,7 @@ MENU: dict[str, set[str]] = {
     "/audit/trail": {"auditor"},
     "/follow-ups": {"editor", "clerk"},
     "/security/secretaries": {"security_admin"},
+    "/admin/days-off": {"admin"},
 }
 
 

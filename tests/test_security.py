@@ -61,7 +61,8 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     published = make_brief(State.PUBLISHED)
     values = {"brief_id": draft, "action": "submit", "user_id": people["drafter2"], "series_id": series_id,
               "copy_id": 1, "entry_id": 1, "direction": "up", "link_id": 1, "recipient_id": 1,
-              "secretary_id": people["secretary"], "leader_id": people["signer"], "follow_up_id": 1}
+              "secretary_id": people["secretary"], "leader_id": people["signer"], "follow_up_id": 1,
+              "delegation_id": 1, "day": "2026-10-08"}
     # Data that would change something if the token were not checked.
     form_data = {
         "auth.login": {"username": "drafter", "password": PASSWORD},
@@ -124,6 +125,14 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
         "instructions.new": {"leader_name": "伪造", "level": "部门", "given_on": "2026-11-20", "kind": "affirm",
                              "text": "伪造"},
         "instructions.follow_up": {"note": "伪造", "done": "done"},
+        # The inbox (views/inbox.py): a comment, a deadline, 委托, the days off.
+        "inbox.comment": {"comment-body": "伪造"},
+        "inbox.deadline": {"deadline-deadline": "2030-01-01"},
+        "inbox.delegate": {"delegation-delegate_id": "1", "delegation-role": "drafter",
+                           "delegation-starts_on": "2026-12-01", "delegation-ends_on": "2026-12-09"},
+        "inbox.end_delegation": {},
+        "inbox.days_off": {"day-day": "2026-10-08", "day-note": "伪造"},
+        "inbox.delete_day_off": {},
     }
 
     def data_for(endpoint: str) -> dict:
@@ -146,7 +155,8 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     persona.update({e: "editor" for e in form_data if e.startswith("distribution.")})
     persona.update({"corrections.request_form": "editor", "corrections.confirm_form": "signer",
                     "admin.user_roles": "security_admin", "admin.series_classification": "security_admin",
-                    "audit.verify": "auditor", "signoff.paper_form": "secretary",
+                    "audit.verify": "auditor", "inbox.days_off": "admin", "inbox.delete_day_off": "admin",
+                    "inbox.deadline": "editor", "signoff.paper_form": "secretary",
                     "signoff.secretaries": "security_admin", "signoff.unlink": "security_admin",
                     "instructions.new": "clerk", "instructions.follow_up": "editor"})
     clients = {name: login_as(name) for name in ("admin", "drafter", "editor", "archivist", "signer",
@@ -183,8 +193,9 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     # a correction's request and confirmation; and sign-in: second factor, enrolment at sign-in,
     # set-up, turning off, recovery codes, the two-factor policy; a Word import (new draft and
     # revision) and an image upload; the language switch and the brief page's own action POST;
+    # the inbox's comment, deadline, delegation (name, end) and days off (add, remove);
     # a paper sign-off, linking and unlinking a secretary, a 批示 and its follow-up
-    assert len(checked) == 50, checked
+    assert len(checked) == 56, checked
     assert snapshot(app) == before
 
 

@@ -97,6 +97,12 @@ def not_approver(actor: Actor, brief: BriefRecord) -> str | None:
     return None
 
 
+# The guards that keep duties apart (who may NOT act), as opposed to those that name who may
+# (the author, the requester). A delegate acting for a colleague (委托) is judged by these
+# for both people (workflows.policy.OnBehalf).
+SEPARATION_GUARDS: frozenset[Guard] = frozenset({not_author, not_approver, correction.not_requester})
+
+
 def acts_for_a_signer(actor: Actor, brief: BriefRecord) -> str | None:
     """代签: the secretary acts for at least one linked leader who may sign this brief (a
     signer who neither wrote nor approved it). The leader named is checked again, with
@@ -347,4 +353,6 @@ EVENT_LABELS: dict[str, str] = {
     "confirm_correction": N_("confirmed the correction"),
     "withdraw_correction": N_("withdrew the correction request"),
     "reject_correction": N_("rejected the correction"),
+    "comment": N_("commented"),
+    "set_deadline": N_("set the deadline"),
 }
