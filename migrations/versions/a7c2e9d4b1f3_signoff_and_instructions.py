@@ -2,7 +2,7 @@
 their follow-up, three new kinds of stored file
 
 Revision ID: a7c2e9d4b1f3
-Revises: f3c1d8a2b5e7
+Revises: b7e2d4f91a63
 Create Date: 2026-12-02 00:30:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'a7c2e9d4b1f3'
-down_revision = 'f3c1d8a2b5e7'
+down_revision = 'b7e2d4f91a63'
 branch_labels = None
 depends_on = None
 
