@@ -62,7 +62,8 @@ def forward_moves(state: str) -> list[Transition]:
 
 def holder_roles(state: str) -> frozenset[Role]:
     """The roles whose holders may hold a brief in `state` (the guards narrow it further)."""
-    return frozenset().union(*(t.roles for t in forward_moves(state)))
+    # A secretary records a leader's paper sign-off (代签): the brief waits for the leader.
+    return frozenset().union(*(t.roles for t in forward_moves(state))) - {Role.SECRETARY}
 
 
 def held_moves(user: Any, brief: Any) -> list[Transition]:
