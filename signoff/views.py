@@ -159,7 +159,7 @@ def paper_form(brief_id: int) -> Response | str | tuple[str, int]:
             flash(_("The paper sign-off was recorded and the sign-off sheet filed."), "success")
             if can(current_user, brief, READ):
                 return redirect(url_for("signoff.sheet", brief_id=brief_id))
-            return redirect(url_for("briefs.dashboard"))
+            return redirect(url_for("inbox.index"))
         brief = get_brief(brief_id)
     elif request.method == "POST":
         status, error = refusal(form)
