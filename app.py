@@ -50,6 +50,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from views.briefs import bp as briefs_bp
     from views.corrections import bp as corrections_bp
     from views.distribution import bp as distribution_bp
+    from instructions.views import bp as instructions_bp
+    from signoff.views import bp as signoff_bp
     from views.errors import init_errors
     from views.jobs import bp as jobs_bp
     from views.notifications import bp as notifications_bp
@@ -70,6 +72,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(word_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(signoff_bp)
+    app.register_blueprint(instructions_bp)
     init_errors(app)
 
     from commands import register_commands

@@ -25,6 +25,8 @@ ENVIRONMENT: dict[str, type] = {
     "CANYUE_PASSWORD_MIN_LENGTH": int,
     "CANYUE_2FA_REQUIRED_ROLES": str,
     "CANYUE_CLASSIFICATIONS": str,
+    "CANYUE_SIGN_PHRASES": str,
+    "CANYUE_INSTRUCTION_LEVELS": str,
     "PROXY_FIX_X_FOR": int,
     "CANYUE_FILES_DIR": str,
     "CANYUE_FONTS_DIR": str,
@@ -101,6 +103,10 @@ class DefaultConfig:
     # 密级 levels offered on a brief, comma-separated; "" (none) is always offered.
     # Classified 涉密 levels belong only on a certified system.
     CANYUE_CLASSIFICATIONS = "内部"
+    # The stock phrases a leader picks from when signing (签发意见), one per "|".
+    CANYUE_SIGN_PHRASES = "同意印发|同意，请按程序印发|请修改后再报|阅"
+    # The levels of leader a 批示 is counted by (comma-separated, highest first).
+    CANYUE_INSTRUCTION_LEVELS = "省部级,市委书记/市长,副市级,部门"
     CANYUE_URGENCIES = "加急,特急"
     CANYUE_DEFAULT_CLASSIFICATION = "内部"
 

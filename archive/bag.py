@@ -8,12 +8,13 @@ import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import bagit
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from models import Brief
+from models import Brief, Instruction, StoredFile
 from publishing.brieffile import brief_as_file
 from publishing.pipeline import approval_record
 from publishing.storage import FileStore
@@ -77,6 +78,30 @@ def catalogue_csv(briefs: Sequence[Brief]) -> str:
     return csv_text(rows)
 
 
+def _signoff_and_instructions(brief: Brief, store: FileStore, folder: Path) -> dict[str, Any]:
+    """The 签发单 as signed, the scans of a paper sign-off and of the 批示件 (each checked against
+    its SHA-256), written beside issue.pdf; and what metadata.json says of them."""
+    session = object_session(brief)
+    assert session is not None
+    files = session.scalars(select(StoredFile).where(
+        StoredFile.brief_id == brief.id, StoredFile.kind.in_(["signoff_sheet", "signoff_scan", "instruction_scan"]))
+        .order_by(StoredFile.id)).all()
+    listed = []
+    for stored in files:
+        name = stored.name.replace("/", "-")
+        (folder / name).write_bytes(store.read_verified(stored.path, stored.sha256))
+        listed.append({"file": name, "kind": stored.kind, "sha256": stored.sha256, "pages": stored.pages,
+                       "superseded": stored.superseded_by_id is not None})
+    instructions = [
+        {"leader": i.leader_name, "level": i.level, "date": i.given_on.isoformat(), "kind": i.kind, "text": i.text,
+         "follow_up": None if i.follow_up is None else {
+             "responsible": i.follow_up.responsible_name, "due": i.follow_up.due_on.isoformat(),
+             "done": i.follow_up.done, "notes": [n.text for n in i.follow_up.notes]}}
+        for i in session.scalars(select(Instruction).where(Instruction.brief_id == brief.id).order_by(Instruction.id))
+    ]
+    return {"signoff_files": listed, "instructions": instructions}
+
+
 def export_bag(briefs: Sequence[Brief], store: FileStore, name: str) -> Path:
     """A validated bag of `briefs`, zipped; the caller deletes the returned file's folder."""
     work = Path(tempfile.mkdtemp(prefix="canyue-bag-"))
@@ -94,6 +119,7 @@ def export_bag(briefs: Sequence[Brief], store: FileStore, name: str) -> Path:
                       "classification": brief.classification, "keywords": list(brief.keywords),
                       "pdf": {"sha256": brief.master.sha256, "pages": brief.master.pages, "bytes": brief.master.size},
                       "provenance": brief.provenance}
+            record.update(_signoff_and_instructions(brief, store, folder))
             (folder / "metadata.json").write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
         (bag_dir / "catalogue.csv").write_text(catalogue_csv(briefs), encoding="utf-8")
         bag = bagit.make_bag(

@@ -106,6 +106,7 @@ from sqlalchemy import (
     bindparam,
     column,
     event,
+    exists,
     func,
     inspect,
     literal_column,
@@ -728,7 +729,8 @@ def _key_range(year_from: int | None, year_to: int | None) -> tuple[int, int] | 
 
 
 def _filters(user: Any, *, series_id: int | None, year_from: int | None, year_to: int | None,
-             author: str | None, state: str | None, classification: str | None) -> list[ColumnElement[bool]]:
+             author: str | None, state: str | None, classification: str | None, instructed: bool = False,
+             instruction_level: str | None = None) -> list[ColumnElement[bool]]:
     filters: list[ColumnElement[bool]] = [_brief.c.state.in_(ISSUED)]
     if user is not SYSTEM:
         filters.append(readable_clause(user, Brief))
@@ -744,6 +746,13 @@ def _filters(user: Any, *, series_id: int | None, year_from: int | None, year_to
         filters.append(_brief.c.state == state)
     if classification is not None and classification != "":
         filters.append(_brief.c.classification == classification)
+    if instructed or instruction_level:
+        from models.signoff import Instruction  # 领导批示 (instructions/)
+
+        given = [Instruction.brief_id == _brief.c.id]
+        if instruction_level:
+            given.append(Instruction.level == instruction_level)
+        filters.append(exists().where(*given))
     return filters
 
 
@@ -772,6 +781,8 @@ def search(
     author: str | None = None,
     state: str | None = None,
     classification: str | None = None,
+    instructed: bool = False,
+    instruction_level: str | None = None,
     page: int = 1,
     per_page: int = 20,
 ) -> SearchPage:
@@ -786,7 +797,8 @@ def search(
         return SearchPage(query, page, per_page)
     conn = session.connection()
     filters = _filters(user, series_id=series_id, year_from=year_from, year_to=year_to, author=author,
-                       state=state, classification=classification)
+                       state=state, classification=classification, instructed=instructed,
+                       instruction_level=instruction_level)
     key_range = _key_range(year_from, year_to)
     offset, wanted = (page - 1) * per_page, per_page + 1
 

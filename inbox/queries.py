@@ -16,13 +16,22 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, not_, or_, select
 from sqlalchemy.orm import defer, selectinload
 
-from models import AuditEvent, Brief, Copy, Correction
+from models import AuditEvent, Brief, Copy, Correction, SecretaryLink, UserRole
 from workflows import correction as correction_rules
-from workflows.brief import SEPARATION_GUARDS, TRANSITIONS, author_only, never_submitted, not_approver, not_author
+from workflows.brief import (
+    SEPARATION_GUARDS,
+    TRANSITIONS,
+    acts_for_a_signer,
+    author_only,
+    never_submitted,
+    not_approver,
+    not_author,
+)
 from workflows.copy import CopyState
 from workflows.correction import CorrectionState
 from workflows.holders import FORWARD_MOVES
 from workflows.policy import readable_clause
+from workflows.roles import Role
 
 # What a list never shows is left in the table, not carried through the sort; the pending
 # correction the guards read is loaded for the whole page at once.
@@ -47,6 +56,11 @@ GUARD_SQL: dict[Callable[..., Any], Callable[[int], ColumnElement[bool]]] = {
     # As an IN over the pending corrections' briefs: an index lookup, not a probe of every issue.
     correction_rules.something_pending: lambda uid: Brief.id.in_(select(Correction.brief_id).where(_PENDING)),
     correction_rules.nothing_pending: lambda uid: not_(_pending_correction()),
+    # 代签: a leader linked to the secretary who holds the signing role and may sign the brief.
+    acts_for_a_signer: lambda uid: exists().where(
+        SecretaryLink.secretary_id == uid, UserRole.user_id == SecretaryLink.leader_id,
+        UserRole.role == Role.SIGNER.value, SecretaryLink.leader_id != Brief.author_id,
+        or_(Brief.approved_by_id.is_(None), SecretaryLink.leader_id != Brief.approved_by_id)),
     correction_rules.no_copy_moved: lambda uid: not_(
         exists().where(Copy.brief_id == Brief.id, Copy.state != CopyState.PRINTED.value)),
 }

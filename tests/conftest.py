@@ -21,7 +21,7 @@ from werkzeug.security import generate_password_hash
 
 from app import create_app
 from extensions import db
-from models import Brief, Series, User
+from models import Brief, SecretaryLink, Series, User
 from models.base import Base
 from archive.filing import file_issue
 from publishing.pipeline import publish
@@ -46,6 +46,8 @@ PEOPLE: dict[str, tuple[str, tuple[str, ...]]] = {
     # 三员分立: the two who watch the admin.
     "security_admin": ("黄磊", ("security_admin",)),
     "auditor": ("林芳", ("auditor",)),
+    # 代签: records the paper sign-offs of "signer" (linked in the `people` fixture).
+    "secretary": ("李秘书", ("secretary",)),
     # People holding two roles, for separation of duties.
     "drafter_editor": ("钱进", ("drafter", "editor")),
     "editor_signer": ("冯远", ("editor", "signer")),
@@ -173,6 +175,7 @@ def people(app: Flask) -> dict[str, int]:
             db.session.add(user)
             db.session.flush()
             ids[name] = user.id
+        db.session.add(SecretaryLink(secretary_id=ids["secretary"], leader_id=ids["signer"]))
         db.session.commit()
     return ids
 

@@ -18,7 +18,7 @@ from tests.conftest import fetch
 from workflows.brief import State
 from workflows.policy import BROWSE_BRIEFS, GENERAL_ACTIONS, can, may
 
-ROLES = ["drafter", "editor", "signer", "archivist", "admin", "clerk", "security_admin", "auditor"]
+ROLES = ["drafter", "editor", "signer", "archivist", "admin", "clerk", "security_admin", "auditor", "secretary"]
 ALL = set(ROLES)
 
 # General actions (may): who is granted; every other role is refused.
@@ -37,6 +37,8 @@ MAY: dict[str, set[str]] = {
     "manage_recipients": {"editor", "admin"},
     "view_recipients": {"editor", "clerk", "archivist", "admin"},
     "distribution": {"editor", "clerk"},
+    "follow_ups": {"editor", "clerk"},  # 批示落实
+    "manage_secretaries": {"security_admin"},  # 代签: who acts for whom
     "view_security_log": {"auditor"},
     "view_audit_trail": {"auditor"},
     "verify_audit": {"auditor"},
@@ -82,6 +84,8 @@ SCREENS: dict[str, set[str]] = {
     "/audit/security-log.csv": {"auditor"},
     "/audit/trail": {"auditor"},
     "/audit/trail.csv": {"auditor"},
+    "/follow-ups": {"editor", "clerk"},
+    "/security/secretaries": {"security_admin"},
     "/admin/days-off": {"admin"},
 }
 # A brief's pages: published and open, published at a classified level, a draft.
@@ -154,6 +158,8 @@ MENU: dict[str, set[str]] = {
     "/recipients": {"archivist", "admin"},  # editors and clerks reach it through 分发
     "/audit/security-log": {"auditor"},
     "/audit/trail": {"auditor"},
+    "/follow-ups": {"editor", "clerk"},
+    "/security/secretaries": {"security_admin"},
     "/admin/days-off": {"admin"},
 }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,11 @@ from sqlalchemy import select
 from corrections.operations import request_correction
 from distribution.links import make_link
 from extensions import db
+from instructions.operations import NewInstruction, register_instruction
 from models import Brief, Copy, Recipient, User
+from publishing.services import file_store, pdf_renderer
 from signin import twofactor
+from signoff.operations import record_paper_signoff
 from tests.conftest import PASSWORD, log_in_form
 from tests.test_browser import ARTIFACTS, CHROMIUM_ARGS, TIMEOUT_MS, chromium, live_server  # noqa: F401
 from workflows import distribution as lists
@@ -35,7 +39,7 @@ pytestmark = pytest.mark.browser
 
 SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
 # Whoever may see a page, the first in this order visits it.
-ROLES = ["drafter", "editor", "signer", "archivist", "clerk", "admin", "security_admin", "auditor"]
+ROLES = ["drafter", "editor", "signer", "archivist", "clerk", "admin", "security_admin", "auditor", "secretary"]
 # Signing in, and the second step of it (reached through a real sign-in, below).
 PUBLIC = {"auth.login"}
 PENDING_SIGN_IN = {"auth.enrol_at_login", "auth.second_factor"}
@@ -44,6 +48,14 @@ PENDING_SIGN_IN = {"auth.enrol_at_login", "auth.second_factor"}
 PART_OF_A_PAGE = {"briefs.preview_page"}
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
                "resultTypes": ["violations"]}
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (30, 40), (255, 255, 255)).save(out, format="PNG")
+    return out.getvalue()
 
 
 def _user(name: str) -> User:
@@ -73,6 +85,20 @@ def build_world(app: Flask, make_brief: Any, series_id: int) -> dict[str, list[A
         copy = db.session.scalars(select(Copy).where(Copy.brief_id == briefs[State.PUBLISHED])
                                   .order_by(Copy.number)).first()
         _link, token = make_link(db.session, copy, _user("editor"), app.config["SECRET_KEY"], 7)
+        # 领导批示 with its follow-up and scan; a paper sign-off with its scan (代签).
+        published = db.session.get(Brief, briefs[State.PUBLISHED])
+        instruction = register_instruction(
+            db.session, file_store(), published, _user("clerk"),
+            NewInstruction(leader_name="王建国", level="市委书记/市长", given_on=published.issue_date, text="请研究落实。",
+                           kind="act", responsible_name="市发改委", owner_id=_user("editor").id,
+                           due_on=published.issue_date),
+            levels=["市委书记/市长"], scan=_png(), scan_name="批示件.png")
+        db.session.commit()
+        paper_brief = make_brief(State.AWAITING_SIGNOFF, special_report=[])
+        record = record_paper_signoff(
+            db.session, file_store(), pdf_renderer(), db.session.get(Brief, paper_brief), _user("secretary"),
+            leader_id=_user("signer").id, signed_on=date.today(), opinion="同意印发", scan=_png(),
+            scan_name="签发单.png", expected_version=None)
         db.session.commit()
         users = [uid for uid in db.session.scalars(select(User.id).order_by(User.id))]
         return {
@@ -82,6 +108,8 @@ def build_world(app: Flask, make_brief: Any, series_id: int) -> dict[str, list[A
             "series_id": [series_id],
             "user_id": users,
             "token": [token],
+            "follow_up_id": [instruction.follow_up.id],
+            "file_id": [instruction.scan_id, record.scan_id],
         }
 
 

@@ -61,7 +61,8 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     published = make_brief(State.PUBLISHED)
     values = {"brief_id": draft, "action": "submit", "user_id": people["drafter2"], "series_id": series_id,
               "copy_id": 1, "entry_id": 1, "direction": "up", "link_id": 1, "recipient_id": 1,
-              "notification_id": 1, "job_id": 1, "delegation_id": 1, "day": "2026-10-08"}
+              "notification_id": 1, "job_id": 1, "secretary_id": people["secretary"], "leader_id": people["signer"],
+              "follow_up_id": 1, "delegation_id": 1, "day": "2026-10-08"}
     # Data that would change something if the token were not checked.
     form_data = {
         "auth.login": {"username": "drafter", "password": PASSWORD},
@@ -121,6 +122,14 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
         "notifications.mark_all_read": {},
         "notifications.settings": {"notify-email": "mallory@example.org", "notify-mail_todo": "y"},
         "jobs.retry": {},
+        # 代签 and 领导批示 (signoff/views.py, instructions/views.py).
+        "signoff.paper_form": {"leader_id": str(people["signer"]), "signed_on": "2026-11-20", "opinion": "伪造",
+                               "version": "3"},
+        "signoff.secretaries": {"secretary_id": str(people["secretary"]), "leader_id": str(people["signer2"])},
+        "signoff.unlink": {},
+        "instructions.new": {"leader_name": "伪造", "level": "部门", "given_on": "2026-11-20", "kind": "affirm",
+                             "text": "伪造"},
+        "instructions.follow_up": {"note": "伪造", "done": "done"},
         # The inbox (views/inbox.py): a comment, a deadline, 委托, the days off.
         "inbox.comment": {"comment-body": "伪造"},
         "inbox.deadline": {"deadline-deadline": "2030-01-01"},
@@ -152,9 +161,11 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     persona.update({"corrections.request_form": "editor", "corrections.confirm_form": "signer",
                     "admin.user_roles": "security_admin", "admin.series_classification": "security_admin",
                     "audit.verify": "auditor", "jobs.retry": "admin", "inbox.days_off": "admin",
-                    "inbox.delete_day_off": "admin", "inbox.deadline": "editor"})
+                    "inbox.delete_day_off": "admin", "inbox.deadline": "editor", "signoff.paper_form": "secretary",
+                    "signoff.secretaries": "security_admin", "signoff.unlink": "security_admin",
+                    "instructions.new": "clerk", "instructions.follow_up": "editor"})
     clients = {name: login_as(name) for name in ("admin", "drafter", "editor", "archivist", "signer",
-                                                 "security_admin", "auditor")}
+                                                 "security_admin", "auditor", "secretary", "clerk")}
     before = snapshot(app)
     checked = []
     for rule in app.url_map.iter_rules():
@@ -189,8 +200,9 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     # set-up, turning off, recovery codes, the two-factor policy; a Word import (new draft and
     # revision) and an image upload; the language switch and the brief page's own action POST;
     # a notification marked read, all marked read, the notification settings, a job's retry;
-    # the inbox's comment, deadline, delegation (name, end) and days off (add, remove)
-    assert len(checked) == 55, checked
+    # the inbox's comment, deadline, delegation (name, end) and days off (add, remove);
+    # a paper sign-off, linking and unlinking a secretary, a 批示 and its follow-up
+    assert len(checked) == 60, checked
     assert snapshot(app) == before
 
 

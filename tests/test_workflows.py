@@ -43,6 +43,7 @@ def test_table_matches_design():
         "approve": ({"in_review"}, "awaiting_signoff", {"editor"}, False),
         "send_back": ({"awaiting_signoff"}, "in_review", {"signer"}, True),
         "sign": ({"awaiting_signoff"}, "signed", {"signer"}, False),
+        "sign_on_paper": ({"awaiting_signoff"}, "signed", {"secretary"}, False),
         "reopen": ({"signed"}, "in_review", {"editor", "signer"}, True),
         "publish": ({"signed"}, "published", {"editor"}, False),
         "archive": ({"published"}, "archived", {"archivist"}, False),

@@ -36,6 +36,10 @@ from publishing.storage import FixityError
 from rendering.diff import body_diff, change_count, diff_fields
 from rendering.markdown import render_body
 from rendering.printing import printed_issue_from_brief
+from signoff.operations import sign
+from signoff.views import SHEET_STATES
+from instructions.operations import instructions_of
+from workflows.policy import REGISTER_INSTRUCTION
 from views.access import get_brief, log_event, refuse, require
 from views.errors import error_page
 from views.inputs import int_arg
@@ -78,6 +82,7 @@ PIPELINE_PAGES = {
     "archive": "archive.file_form",
     "request_correction": "corrections.request_form",
     "confirm_correction": "corrections.confirm_form",
+    "sign_on_paper": "signoff.paper_form",
 }
 
 CONTENT_LABELS = [
@@ -332,6 +337,9 @@ def _render_show(brief: Brief, *, error: str | None = None, failed: str | None =
         kept_text=(failed_form.comment.data or "").strip() if failed_form is not None and failed not in {
             t.action for t in available_actions(current_user, brief)} else "",
         show_fixity=bool(may(current_user, "manage_archive")),
+        has_sheet=brief.state in SHEET_STATES,
+        instructions=instructions_of(db.session, brief),
+        may_register=bool(can(current_user, brief, REGISTER_INSTRUCTION)),
         superseded_files=db.session.scalar(select(db.func.count(StoredFile.id)).where(
             StoredFile.brief_id == brief.id, StoredFile.superseded_by_id.is_not(None))),
     )
@@ -361,9 +369,13 @@ def act(brief_id: int, action: str) -> Response | tuple[str, int]:
         return _render_show(brief, error=_stale_message(), failed=action, failed_form=form), 409
     actor = _actor(request.form.get("for"))
     try:
-        apply_transition(
-            db.session, brief, action, actor, comment=form.comment.data, expected_version=version_of(form)
-        )
+        if action == "sign":  # 签发: the move, and the 签发单 as signed filed with the issue
+            sign(db.session, file_store(), pdf_renderer(), brief, actor, comment=form.comment.data,
+                 expected_version=version_of(form))
+        else:
+            apply_transition(
+                db.session, brief, action, actor, comment=form.comment.data, expected_version=version_of(form)
+            )
         db.session.commit()
     except ActionRefused as refused:
         db.session.rollback()

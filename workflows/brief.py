@@ -103,6 +103,25 @@ def not_approver(actor: Actor, brief: BriefRecord) -> str | None:
 SEPARATION_GUARDS: frozenset[Guard] = frozenset({not_author, not_approver, correction.not_requester})
 
 
+def acts_for_a_signer(actor: Actor, brief: BriefRecord) -> str | None:
+    """代签: the secretary acts for at least one linked leader who may sign this brief (a
+    signer who neither wrote nor approved it). The leader named is checked again, with
+    the same rules, when the sign-off is recorded (signoff/operations.py)."""
+    if not any(may_sign_for(leader, brief) is None for leader in getattr(actor, "acting_for", ())):
+        return N_("You record sign-offs only for the leaders you are linked to, and none of them may sign this brief.")
+    return None
+
+
+def may_sign_for(leader: Actor, brief: BriefRecord) -> str | None:
+    """Whether `leader` could sign `brief` themselves: the rules of `sign`, judged for them."""
+    if Role.SIGNER not in leader.role_set:
+        return N_("This leader does not hold the signing role.")
+    for guard in (not_author, not_approver):
+        if guard(leader, brief):
+            return N_("This leader wrote or approved the brief, so another leader must sign it.")
+    return None
+
+
 def _record_submission(brief: Any, actor: Actor, now: datetime, comment: str | None) -> None:
     if brief.submitted_at is None:
         brief.submitted_at = now
@@ -220,6 +239,14 @@ LIFECYCLE: tuple[Transition, ...] = (
         comment="optional", comment_label=N_("Sign-off opinion"), effect=_record_signature, tone="primary",
         todo=N_("To sign off"),
     ),
+    # 代签: a secretary records the sign-off a linked leader made on the paper 签发单 (its own
+    # page: the leader, the date and opinion as written, the scan; signoff/operations.py).
+    Transition(
+        "sign_on_paper", N_("Record a paper sign-off"),
+        frozenset({State.AWAITING_SIGNOFF}), State.SIGNED,
+        frozenset({Role.SECRETARY}), (acts_for_a_signer,),
+        comment="optional", comment_label=N_("Opinion as written"), pipeline_only=True, tone="primary", todo=N_("Paper sign-offs to record"),
+    ),
     Transition(
         "reopen", N_("Revoke sign-off"),
         frozenset({State.SIGNED}), State.IN_REVIEW,
@@ -312,6 +339,9 @@ EVENT_LABELS: dict[str, str] = {
     "approve": N_("approved it"),
     "send_back": N_("sent it back to review"),
     "sign": N_("signed it off"),
+    "sign_on_paper": N_("recorded a sign-off made on paper"),
+    "register_instruction": N_("registered a leader's instruction (批示)"),
+    "follow_up": N_("updated the follow-up of an instruction (批示落实)"),
     "reopen": N_("revoked the sign-off"),
     "publish": N_("published it"),
     "archive": N_("filed it in the archive"),

@@ -65,6 +65,12 @@ IMPORT_WORD = "import_word"
 UPLOAD_IMAGE = "upload_image"
 EXPORT_WORD = "export_word"
 
+# 领导批示 (instructions/): registered on an issue, and their follow-up (批示落实) kept.
+REGISTER_INSTRUCTION = "register_instruction"
+FOLLOW_UP = "follow_up"
+INSTRUCTION_ACTIONS = frozenset({REGISTER_INSTRUCTION, FOLLOW_UP})
+INSTRUCTION_KEEPERS = frozenset({Role.EDITOR, Role.CLERK})
+
 # The comment thread (comments/) and a brief's own deadline (inbox/due.py).
 COMMENT = "comment"
 SET_DEADLINE = "set_deadline"
@@ -97,6 +103,13 @@ def _classified_readers(roles: frozenset[str]) -> frozenset[str]:
     return roles - ADMINISTRATOR_ROLES
 
 
+def secretary_of_signer(user: Actor) -> bool:
+    """A secretary linked to at least one signing leader reads the briefs awaiting sign-off
+    (a leader signs for every series), to record a sign-off made on paper."""
+    return Role.SECRETARY in user.role_set and any(
+        Role.SIGNER in leader.role_set for leader in getattr(user, "acting_for", ()))
+
+
 def can_read(user: Actor, brief: Any) -> bool:
     if _is_anonymous(user):
         return False
@@ -105,6 +118,8 @@ def can_read(user: Actor, brief: Any) -> bool:
     roles = user.role_set
     state = State(brief.state)
     if brief.author_id == user.id:
+        return True
+    if state is State.AWAITING_SIGNOFF and secretary_of_signer(user):
         return True
     if roles & {Role.EDITOR, Role.SIGNER}:
         if state in REVIEW_STATES:
@@ -140,6 +155,8 @@ def readable_clause(user: Actor, brief_cls: Any) -> ColumnElement[bool]:
         if Role.ARCHIVIST not in roles:
             issued = and_(issued, ~_classified_for(user, brief_cls))
         conditions.append(issued)
+    if secretary_of_signer(user):
+        conditions.append(brief_cls.state == State.AWAITING_SIGNOFF.value)
     if roles & {Role.EDITOR, Role.SIGNER}:
         conditions.append(brief_cls.state.in_([s.value for s in REVIEW_STATES]))
         conditions.append(and_(brief_cls.state == State.WITHDRAWN.value, brief_cls.submitted_at.is_not(None)))
@@ -266,6 +283,8 @@ def can(user: Actor, brief: Any, action: str) -> Decision:
         return _check_edit(user, brief)
     if action in DISTRIBUTION_ACTIONS:
         return _check_distribution(user, brief, action)
+    if action in INSTRUCTION_ACTIONS:
+        return _check_instruction(user, brief)
     transition = TRANSITIONS.get(action)
     if transition is None:
         raise ValueError(f"unknown action {action!r}")
@@ -289,6 +308,10 @@ GENERAL_ACTIONS: dict[str, frozenset[Role]] = {
     "manage_recipients": frozenset({Role.EDITOR, Role.ADMIN}),
     "view_recipients": frozenset({Role.EDITOR, Role.CLERK, Role.ARCHIVIST, Role.ADMIN}),
     "distribution": frozenset({Role.EDITOR, Role.CLERK}),
+    # 领导批示: the list of follow-ups (批示落实).
+    "follow_ups": INSTRUCTION_KEEPERS,
+    # 代签: which secretary acts for which leaders.
+    "manage_secretaries": frozenset({Role.SECURITY_ADMIN}),
     # 委托: name a colleague with the same role to act for you while you are away.
     "delegate": frozenset({Role.DRAFTER, Role.EDITOR, Role.SIGNER, Role.ARCHIVIST, Role.CLERK}),
     # Working days: the organisation's own days off (beyond the official holidays).
@@ -407,6 +430,14 @@ def _check_distribution(user: Actor, brief: Any, action: str) -> Decision:
         return _ROLE_REFUSAL
     if state not in ISSUED_STATES:
         return Decision(Refusal.STATE, N_("Copies are made when the issue is published."))
+    return ALLOWED
+
+
+def _check_instruction(user: Actor, brief: Any) -> Decision:
+    if not user.role_set & INSTRUCTION_KEEPERS:
+        return _ROLE_REFUSAL
+    if State(brief.state) not in ISSUED_STATES:
+        return Decision(Refusal.STATE, N_("Instructions are registered on an issue once it is published."))
     return ALLOWED
 
 

@@ -272,8 +272,11 @@ def apply_transition(
     comment: str | None = None,
     expected_version: int | None = None,
     now: datetime | None = None,
+    actor_name: str | None = None,
 ) -> AuditEvent:
-    """Move `brief` by `action`: re-check, record, write the audit event, flush."""
+    """Move `brief` by `action`: re-check, record, write the audit event, flush.
+    `actor_name`: how the event names its actor, when not just by their name (代签:
+    "李秘书代王志远")."""
     transition = TRANSITIONS[action]
     check_move(actor, brief, action, expected_version)
     comment = (comment or "").strip() or None
@@ -296,7 +299,8 @@ def apply_transition(
     if target != source:
         brief.state_since = now
     due.refresh(session, brief)
-    event = record_event(session, brief, action, actor, from_state=source, to_state=target, reason=comment, now=now)
+    event = record_event(session, brief, action, actor, from_state=source, to_state=target, reason=comment, now=now,
+                         actor_name=actor_name)
     session.flush()
     for listener in MOVE_LISTENERS:
         listener(session, brief, actor, event)
