@@ -50,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from views.errors import init_errors
     from views.security import bp as security_bp
     from views.word import bp as word_bp
+    from monitoring import init_monitoring
 
     init_templates(app)
     app.register_blueprint(auth_bp)
@@ -61,6 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_bp)
     app.register_blueprint(security_bp)
     app.register_blueprint(word_bp)
+    init_monitoring(app)  # /healthz, /readyz, /metrics, request ids, JSON logs
     init_errors(app)
 
     from commands import register_commands
