@@ -52,11 +52,17 @@ Schema (migration 2c7e5a9d41f3; none of it is in the models, see `include_name`)
                   invisible because searches join through search_doc; `rebuild_index` purges.
     PostgreSQL:   search_doc also holds title_vec and text_vec (tsvector, GIN-indexed); phrases
                   are tsquery `<->` over the same tokens, so both engines find the same briefs
-                  (the tests run on both; pg_trgm was rejected as above). PostgreSQL keeps at
-                  most 256 positions per token per brief and positions up to 16,383, so in a
-                  brief over ~16,000 characters (or past the 256th 的, or the 256th punctuation
-                  mark for a quoted phrase with punctuation) a late phrase occurrence can be
-                  missed there; briefs are ~3,000 characters.
+                  (the tests run on both; pg_trgm was rejected as above).
+    Long briefs on PostgreSQL (migration 7b2e9f4c1a06): a tsvector keeps at most 256
+                  positions per token and clamps positions at 16,383, so past the 256th 苏州
+                  or the 16,383rd token a phrase would be missed, or (two clamped tokens look
+                  adjacent) falsely found. A brief whose tokens come near either limit is
+                  `lossy`: its row also keeps its token string (`words`), and for it the
+                  phrase test is a substring test on that string (" z82cf z5dde "), exact
+                  for any length, after the tsvector has found every token of the query
+                  (lexemes are never dropped, only positions). Other briefs use `<->` as
+                  before; lossy briefs are rare (briefs run to ~3,000 characters), so the
+                  cost is theirs alone (tests/test_search_scale.py).
 
 Ranking without scoring every match
     Title hits first (the title contains every term), then body hits; each group newest first.
@@ -92,6 +98,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -103,7 +110,9 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    and_,
     bindparam,
+    case,
     column,
     event,
     func,
@@ -285,6 +294,16 @@ class Query:
     @cached_property
     def tsquery(self) -> str:
         return " & ".join(f"({' <-> '.join(_ENCODED[t] for t in term)})" for term in self.terms)
+
+    @cached_property
+    def tsquery_tokens(self) -> str:
+        """Every token of every term, in any order: what a lossy tsvector can still answer."""
+        return " & ".join(dict.fromkeys(_ENCODED[t] for term in self.terms for t in term))
+
+    @cached_property
+    def phrases(self) -> tuple[str, ...]:
+        """Each term as it appears in a token string, spaces around (a substring test)."""
+        return tuple(f" {encode(term)} " for term in self.terms)
 
     @cached_property
     def patterns(self) -> tuple[re.Pattern[str], ...]:
@@ -524,7 +543,7 @@ def include_name(name: str | None, type_: str, parent_names: Mapping[str, Any]) 
 
 
 _doc = table("search_doc", column("id"), column("brief_id"), column("sort_key"), column("digest"),
-             column("title_vec"), column("text_vec"))
+             column("title_vec"), column("text_vec"), column("lossy"), column("words"))
 _fts_title = table("search_title", column("rowid"))
 _fts_text = table("search_text", column("rowid"))
 _brief = Brief.__table__
@@ -544,6 +563,23 @@ def _next_seqs(conn: Connection, count: int) -> list[int]:
     return list(range(last + 1, last + 1 + count))
 
 
+# A PostgreSQL tsvector keeps this many positions per token, and positions up to this one;
+# a brief within a margin of either is indexed as lossy (see the module's docstring).
+PG_MAX_POSITIONS_PER_TOKEN = 256
+PG_MAX_POSITION = 16_383
+LOSSY_MARGIN = 8
+
+
+def is_lossy(tokens_text: str) -> bool:
+    """Whether a tsvector of these tokens (space-separated) would lose or clamp positions."""
+    words = tokens_text.split()
+    if len(words) >= PG_MAX_POSITION - LOSSY_MARGIN:
+        return True
+    if len(words) < PG_MAX_POSITIONS_PER_TOKEN - LOSSY_MARGIN:
+        return False
+    return max(Counter(words).values()) >= PG_MAX_POSITIONS_PER_TOKEN - LOSSY_MARGIN
+
+
 def _insert(conn: Connection, docs: Sequence[_Document], seqs: Sequence[int]) -> None:
     rows = [
         {"id": seq, "brief_id": d.brief_id, "sort_key": sort_key(d.issue_date, seq), "digest": d.digest,
@@ -553,9 +589,13 @@ def _insert(conn: Connection, docs: Sequence[_Document], seqs: Sequence[int]) ->
     if not rows:
         return
     if _dialect(conn) == "postgresql":
+        for row in rows:
+            row["lossy"] = is_lossy(row["text"])
+            row["words"] = row["text"] if row["lossy"] else None
         conn.execute(text(
-            "INSERT INTO search_doc (id, brief_id, sort_key, digest, title_vec, text_vec) VALUES (:id, "
-            ":brief_id, :sort_key, :digest, to_tsvector('simple', :title), to_tsvector('simple', :text))"
+            "INSERT INTO search_doc (id, brief_id, sort_key, digest, title_vec, text_vec, lossy, words) VALUES "
+            "(:id, :brief_id, :sort_key, :digest, to_tsvector('simple', :title), to_tsvector('simple', :text), "
+            ":lossy, :words)"
         ), rows)
         return
     conn.execute(text("INSERT INTO search_doc (id, brief_id, sort_key, digest) "
@@ -615,7 +655,16 @@ def _tier(conn: Connection, query: Query, tier: str, filters: Sequence[ColumnEle
         if tier == TITLE:
             stmt = stmt.where(title_match)
         else:
-            stmt = stmt.where(_doc.c.text_vec.op("@@", is_comparison=True)(tsquery), ~title_match)
+            every_token = func.to_tsquery(literal_column("'simple'::regconfig"),
+                                          bindparam("tsq_tokens", query.tsquery_tokens))
+            padded = func.concat(" ", _doc.c.words, " ")
+            in_words = and_(*(func.strpos(padded, bindparam(f"phrase_{i}", phrase)) > 0
+                              for i, phrase in enumerate(query.phrases)))
+            stmt = stmt.where(
+                _doc.c.text_vec.op("@@", is_comparison=True)(every_token),
+                case((_doc.c.lossy, in_words), else_=_doc.c.text_vec.op("@@", is_comparison=True)(tsquery)),
+                ~title_match,
+            )
     else:
         match = bindparam("fts", query.fts5)
         fts = _fts_title if tier == TITLE else _fts_text
@@ -717,6 +766,23 @@ def rebuild_index(session: Session, *, batch: int = 500) -> int:
                      {"n": max(seq, 1), "called": seq > 0})
     _optimise(conn)
     return seq
+
+
+def mark_lossy(session: Session) -> int:
+    """PostgreSQL: mark the indexed briefs whose tsvector lost positions, and keep their token
+    strings (the migration that added `lossy`; reindexing does the same). Returns how many."""
+    conn = session.connection()
+    ids = conn.execute(text(
+        "SELECT d.brief_id FROM search_doc d WHERE EXISTS (SELECT 1 FROM unnest(d.text_vec) u "
+        "WHERE array_length(u.positions, 1) >= :per_token OR u.positions[array_length(u.positions, 1)] >= :last)"
+    ), {"per_token": PG_MAX_POSITIONS_PER_TOKEN - LOSSY_MARGIN, "last": PG_MAX_POSITION - LOSSY_MARGIN}).scalars().all()
+    columns = [_brief.c.id, *(_brief.c[name] for name in INDEXED_FIELDS)]
+    for chunk in _chunks(ids, 200):
+        for row in conn.execute(select(*columns).where(_brief.c.id.in_(chunk))):
+            doc = _document(row.id, row._mapping)
+            conn.execute(text("UPDATE search_doc SET lossy = true, words = :words WHERE brief_id = :id"),
+                         {"words": doc.text, "id": row.id})
+    return len(ids)
 
 
 def _key_range(year_from: int | None, year_to: int | None) -> tuple[int, int] | None:
