@@ -56,13 +56,18 @@ Schema (migration 2c7e5a9d41f3; none of it is in the models, see `include_name`)
     Long briefs on PostgreSQL (migration 7b2e9f4c1a06): a tsvector keeps at most 256
                   positions per token and clamps positions at 16,383, so past the 256th 苏州
                   or the 16,383rd token a phrase would be missed, or (two clamped tokens look
-                  adjacent) falsely found. A brief whose tokens come near either limit is
-                  `lossy`: its row also keeps its token string (`words`), and for it the
-                  phrase test is a substring test on that string (" z82cf z5dde "), exact
-                  for any length, after the tsvector has found every token of the query
-                  (lexemes are never dropped, only positions). Other briefs use `<->` as
-                  before; lossy briefs are rare (briefs run to ~3,000 characters), so the
-                  cost is theirs alone (tests/test_search_scale.py).
+                  adjacent) falsely found. Two measures:
+                  - the break token, the one token every brief has hundreds of, is written
+                    in the tsvector as one of numbered variants (zq0 for breaks 1–200, zq1
+                    for the next 200, …), so no variant passes 256; a phrase's break is
+                    (zq0 | zq1 | …) in the tsquery.
+                  - a brief in which some other token, or the position, comes near a limit is
+                    `lossy`: its row also keeps its token string (`words`), and for it a
+                    phrase is a substring test on that string (" z82cf z5dde "), exact at any
+                    length, once the tsvector has found every token of the query (lexemes are
+                    never dropped, only positions). A 3,000-character brief's most frequent
+                    character occurs ~50 times, so lossy briefs are the few very long ones,
+                    and the cost is theirs alone (tests/test_search_scale.py, bench/README.md).
 
 Ranking without scoring every match
     Title hits first (the title contains every term), then body hits; each group newest first.
@@ -293,12 +298,14 @@ class Query:
 
     @cached_property
     def tsquery(self) -> str:
-        return " & ".join(f"({' <-> '.join(_ENCODED[t] for t in term)})" for term in self.terms)
+        """PostgreSQL: each term a phrase; a break matches any of its numbered variants."""
+        return " & ".join(f"({' <-> '.join(_pg_token(t) for t in term)})" for term in self.terms)
 
     @cached_property
     def tsquery_tokens(self) -> str:
         """Every token of every term, in any order: what a lossy tsvector can still answer."""
-        return " & ".join(dict.fromkeys(_ENCODED[t] for term in self.terms for t in term))
+        found = dict.fromkeys(_ENCODED[t] for term in self.terms for t in term if t != BREAK)
+        return " & ".join(found) or _pg_token(BREAK)
 
     @cached_property
     def phrases(self) -> tuple[str, ...]:
@@ -570,14 +577,29 @@ PG_MAX_POSITION = 16_383
 LOSSY_MARGIN = 8
 
 
-def is_lossy(tokens_text: str) -> bool:
-    """Whether a tsvector of these tokens (space-separated) would lose or clamp positions."""
+COUNT_CAP = 1000  # PostgreSQL: the most matches a search counts
+BREAKS_PER_VARIANT = 200
+_BREAK_VARIANTS = " | ".join(f"zq{n}" for n in range(PG_MAX_POSITION // BREAKS_PER_VARIANT + 1))
+
+
+def _pg_token(tok: str) -> str:
+    return f"({_BREAK_VARIANTS})" if tok == BREAK else _ENCODED[tok]
+
+
+def pg_words(tokens_text: str) -> tuple[str, bool]:
+    """The tokens as PostgreSQL indexes them (the n-th break as zq<n // 200>), and whether
+    its tsvector would lose or clamp positions (the brief is then `lossy`)."""
     words = tokens_text.split()
-    if len(words) >= PG_MAX_POSITION - LOSSY_MARGIN:
-        return True
-    if len(words) < PG_MAX_POSITIONS_PER_TOKEN - LOSSY_MARGIN:
-        return False
-    return max(Counter(words).values()) >= PG_MAX_POSITIONS_PER_TOKEN - LOSSY_MARGIN
+    breaks = 0
+    for i, word in enumerate(words):
+        if word == "z":
+            words[i] = f"zq{breaks // BREAKS_PER_VARIANT}"
+            breaks += 1
+    lossy = len(words) >= PG_MAX_POSITION - LOSSY_MARGIN or (
+        len(words) - breaks >= PG_MAX_POSITIONS_PER_TOKEN - LOSSY_MARGIN
+        and max(Counter(w for w in words if not w.startswith("zq")).values())
+        >= PG_MAX_POSITIONS_PER_TOKEN - LOSSY_MARGIN)
+    return " ".join(words), lossy
 
 
 def _insert(conn: Connection, docs: Sequence[_Document], seqs: Sequence[int]) -> None:
@@ -590,8 +612,9 @@ def _insert(conn: Connection, docs: Sequence[_Document], seqs: Sequence[int]) ->
         return
     if _dialect(conn) == "postgresql":
         for row in rows:
-            row["lossy"] = is_lossy(row["text"])
-            row["words"] = row["text"] if row["lossy"] else None
+            row["words"] = row["text"] if (pg := pg_words(row["text"]))[1] else None
+            row["text"], row["lossy"] = pg
+            row["title"] = pg_words(row["title"])[0]  # short: never lossy
         conn.execute(text(
             "INSERT INTO search_doc (id, brief_id, sort_key, digest, title_vec, text_vec, lossy, words) VALUES "
             "(:id, :brief_id, :sort_key, :digest, to_tsvector('simple', :title), to_tsvector('simple', :text), "
@@ -719,6 +742,7 @@ class SearchPage:
     hits: list[Hit] = field(default_factory=list)
     has_more: bool = False
     total: int = 0  # every match the user may read (the count the page announces)
+    total_capped: bool = False  # PostgreSQL: more than `total` (COUNT_CAP) match; not counted further
 
     @property
     def has_previous(self) -> bool:
@@ -755,34 +779,26 @@ def rebuild_index(session: Session, *, batch: int = 500) -> int:
         select(_brief.c.id).where(_brief.c.state.in_(ISSUED), _brief.c.issue_date.is_not(None))
         .order_by(_brief.c.issue_date, _brief.c.total_number, _brief.c.id)
     ).scalars().all()
+    postgresql = _dialect(conn) == "postgresql"
+    if postgresql:
+        # One CREATE INDEX after the rows is many times faster than growing the GIN indexes row
+        # by row (their pending lists flushed again and again); the transaction hides the gap.
+        conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+        conn.execute(text("DROP INDEX IF EXISTS ix_search_doc_title_vec"))
+        conn.execute(text("DROP INDEX IF EXISTS ix_search_doc_text_vec"))
     seq = 0
     for chunk in _chunks(ids, batch):
         rows = {row.id: row._mapping for row in conn.execute(select(*columns).where(_brief.c.id.in_(chunk)))}
         docs = [_document(brief_id, rows[brief_id]) for brief_id in chunk]
         _insert(conn, docs, range(seq + 1, seq + 1 + len(docs)))
         seq += len(docs)
-    if _dialect(conn) == "postgresql":
+    if postgresql:
+        conn.execute(text("CREATE INDEX ix_search_doc_title_vec ON search_doc USING gin (title_vec)"))
+        conn.execute(text("CREATE INDEX ix_search_doc_text_vec ON search_doc USING gin (text_vec)"))
         conn.execute(text("SELECT setval(pg_get_serial_sequence('search_doc', 'id'), :n, :called)"),
                      {"n": max(seq, 1), "called": seq > 0})
     _optimise(conn)
     return seq
-
-
-def mark_lossy(session: Session) -> int:
-    """PostgreSQL: mark the indexed briefs whose tsvector lost positions, and keep their token
-    strings (the migration that added `lossy`; reindexing does the same). Returns how many."""
-    conn = session.connection()
-    ids = conn.execute(text(
-        "SELECT d.brief_id FROM search_doc d WHERE EXISTS (SELECT 1 FROM unnest(d.text_vec) u "
-        "WHERE array_length(u.positions, 1) >= :per_token OR u.positions[array_length(u.positions, 1)] >= :last)"
-    ), {"per_token": PG_MAX_POSITIONS_PER_TOKEN - LOSSY_MARGIN, "last": PG_MAX_POSITION - LOSSY_MARGIN}).scalars().all()
-    columns = [_brief.c.id, *(_brief.c[name] for name in INDEXED_FIELDS)]
-    for chunk in _chunks(ids, 200):
-        for row in conn.execute(select(*columns).where(_brief.c.id.in_(chunk))):
-            doc = _document(row.id, row._mapping)
-            conn.execute(text("UPDATE search_doc SET lossy = true, words = :words WHERE brief_id = :id"),
-                         {"words": doc.text, "id": row.id})
-    return len(ids)
 
 
 def _key_range(year_from: int | None, year_to: int | None) -> tuple[int, int] | None:
@@ -873,11 +889,25 @@ def search(
     page_briefs = select(Brief).where(Brief.id.in_(ids)).options(lazyload(Brief.author))
     briefs = {b.id: b for b in session.scalars(page_briefs)} if ids else {}
     hits = [_hit(briefs[i], query, i in in_title) for i in ids if i in briefs]
-    total = len(hits) + offset if not has_more else sum(
-        conn.execute(select(func.count()).select_from(_tier(conn, query, tier, filters, key_range)
-                                                      .order_by(None).subquery())).scalar_one()
-        for tier in (TITLE, BODY))
-    return SearchPage(query, page, per_page, hits, has_more, total)
+    capped = False
+    if not has_more:
+        total = len(hits) + offset
+    elif _dialect(conn) == "postgresql":
+        # Counting every match rechecks every matching tsvector (市: all of them, seconds at
+        # 100,000 briefs); past COUNT_CAP the page says "more than".
+        total = sum(
+            conn.execute(select(func.count()).select_from(
+                _tier(conn, query, tier, filters, key_range).order_by(None).limit(COUNT_CAP + 1).subquery()
+            )).scalar_one()
+            for tier in (TITLE, BODY))
+        capped = total > COUNT_CAP
+        total = min(total, COUNT_CAP)
+    else:
+        total = sum(
+            conn.execute(select(func.count()).select_from(_tier(conn, query, tier, filters, key_range)
+                                                          .order_by(None).subquery())).scalar_one()
+            for tier in (TITLE, BODY))
+    return SearchPage(query, page, per_page, hits, has_more, total, capped)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 A tsvector keeps at most 256 positions per token and clamps positions at 16,383; for a brief
 near either limit the index also keeps its token string, and phrases are checked on that
-(archive/search.py, "Long briefs on PostgreSQL"). SQLite's FTS5 has no such limit: nothing
-changes there. The briefs already indexed are marked from their tsvectors: a token holding
-the full 256 positions or a position at the clamp means the vector lost something.
+(archive/search.py, "Long briefs on PostgreSQL"), and breaks are written as numbered
+variants. SQLite's FTS5 has no such limit: nothing changes there. On PostgreSQL the index is
+built again (as `flask --app app archive reindex` does: about 100,000 briefs in 10 minutes).
 
 Revision ID: 7b2e9f4c1a06
 Revises: f3c1d8a2b5e7
@@ -31,11 +31,11 @@ def upgrade():
 
     from sqlalchemy.orm import Session
 
-    from archive.search import mark_lossy
+    from archive.search import rebuild_index
 
     session = Session(bind=bind)
     try:
-        mark_lossy(session)
+        rebuild_index(session)
         session.flush()
     finally:
         session.close()
