@@ -55,6 +55,7 @@ class Backend:
 
     def overwrite(self, relative: str, data: bytes) -> None:
         if self.s3 is None:
+            (FILES_DIR / relative).parent.mkdir(parents=True, exist_ok=True)
             (FILES_DIR / relative).write_bytes(data)
         else:
             self._client().put_object(Bucket="canyue-test", Key=self.prefix + relative, Body=data)
