@@ -25,15 +25,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
 
     import archive.search  # noqa: F401  keeps the search index in sync with every change
+    import notifications.moves  # noqa: F401  each lifecycle move notifies whoever now has work
     import database
     import i18n
     import security
     from audittrail import anchors, keys
+    from jobs.queue import init_jobs
     from views import auth, inputs
 
     database.configure_engine(app)
     keys.init_keys(app)
     anchors.init_anchors(app)
+    init_jobs(app)
     auth.init_login(app, login_manager)
     i18n.init_babel(app, babel)
     security.init_security(app)
@@ -48,12 +51,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from views.corrections import bp as corrections_bp
     from views.distribution import bp as distribution_bp
     from views.errors import init_errors
+    from views.jobs import bp as jobs_bp
+    from views.notifications import bp as notifications_bp
+    from views.inbox import bp as inbox_bp
     from views.security import bp as security_bp
     from views.word import bp as word_bp
     from monitoring import init_monitoring
 
     init_templates(app)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(inbox_bp)
     app.register_blueprint(briefs_bp)
     app.register_blueprint(corrections_bp)
     app.register_blueprint(admin_bp)
@@ -62,6 +69,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_bp)
     app.register_blueprint(security_bp)
     app.register_blueprint(word_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(jobs_bp)
     init_monitoring(app)  # /healthz, /readyz, /metrics, request ids, JSON logs
     init_errors(app)
 

@@ -51,6 +51,15 @@ ENVIRONMENT: dict[str, type] = {
     "CANYUE_PREVIEW_RENDERS": int,
     "CANYUE_PREVIEW_RENDER_MINUTES": int,
     "CANYUE_THROTTLE_DIR": str,
+    "CANYUE_JOBS_URL": str,
+    "CANYUE_BASE_URL": str,
+    "CANYUE_MAIL_HOST": str,
+    "CANYUE_MAIL_PORT": int,
+    "CANYUE_MAIL_SECURITY": str,
+    "CANYUE_MAIL_USERNAME": str,
+    "CANYUE_MAIL_PASSWORD": str,
+    "CANYUE_MAIL_SENDER": str,
+    "CANYUE_MAIL_TIMEOUT": float,
 }
 
 
@@ -146,6 +155,21 @@ class DefaultConfig:
     CANYUE_PREVIEW_RENDERS = 10
     CANYUE_PREVIEW_RENDER_MINUTES = 10
     CANYUE_THROTTLE_DIR: str | None = None
+
+    # The background job queue (jobs/): "" for a SQLite file in instance/ (jobs.sqlite3),
+    # redis://host:6379/0 for Redis (several machines), memory:// for tests only.
+    CANYUE_JOBS_URL = ""
+    # Notifications by e-mail (notifications/mail.py), sent only by the worker. No host: in the
+    # app only. Security: "none", "starttls" (upgrade on the port, usually 587) or "tls" (465).
+    CANYUE_MAIL_HOST: str | None = None
+    CANYUE_MAIL_PORT = 25
+    CANYUE_MAIL_SECURITY = "none"
+    CANYUE_MAIL_USERNAME: str | None = None
+    CANYUE_MAIL_PASSWORD: str | None = None
+    CANYUE_MAIL_SENDER = "canyue@localhost"
+    CANYUE_MAIL_TIMEOUT = 30.0
+    # The address users reach Canyue at, for the links in mail (e.g. https://canyue.example.org).
+    CANYUE_BASE_URL = "http://127.0.0.1:5000"
 
     # Operations (status/): /metrics is served to this bearer token, or without one only to
     # requests from this machine; logs are one JSON object a line ("json") or plain text ("text").

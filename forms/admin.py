@@ -43,6 +43,11 @@ class SeriesForm(CanyueForm):
     first_total_number = WholeNumberField(_l("总期号 of the first issue numbered here"), low=1, high=MAX_TOTAL_NUMBER)
     supplement_numbering = SelectField(_l("Supplement numbering"))  # choices translated by the view
     active = BooleanField(_l("Active"), default=True)
+    # How many working days each step may take (empty: no limit); inbox/due.py.
+    review_days = WholeNumberField(_l("Review (working days)"), low=0, high=60, required=False)
+    signoff_days = WholeNumberField(_l("Sign-off (working days)"), low=0, high=60, required=False)
+    publish_days = WholeNumberField(_l("Publication after sign-off (working days)"), low=0, high=60, required=False)
+    archive_days = WholeNumberField(_l("Filing after publication (working days)"), low=0, high=250, required=False)
     version = VersionField(required=False)
 
 

@@ -14,12 +14,16 @@ from models.distribution import (
     SeriesDistribution,
 )
 from models.files import StoredFile
+from models.inbox import Comment, DayOff, Delegation
+from models.job import Job
+from models.notification import Notification, NotificationPreference
 from models.series import Series
 from models.signin import LoginThrottle, RecoveryCode, Setting, UserSession
 from models.user import User, UserRole
 
 __all__ = [
-    "ArchiveSequence", "AuditChain", "AuditEvent", "Brief", "Copy", "Correction", "DistributionEntry",
-    "DistributionRecall", "DownloadLink", "DownloadLog", "LoginThrottle", "Recipient", "RecoveryCode", "Revision",
+    "ArchiveSequence", "AuditChain", "AuditEvent", "Brief", "Comment", "Copy", "Correction", "DayOff", "Delegation",
+    "DistributionEntry", "DistributionRecall", "DownloadLink", "DownloadLog", "Job", "LoginThrottle", "Notification",
+    "NotificationPreference", "Recipient", "RecoveryCode", "Revision",
     "Series", "SeriesDistribution", "Setting", "StoredFile", "User", "UserRole", "UserSession",
 ]

@@ -83,6 +83,15 @@ class Brief(Base):
         UniqueConstraint("series_id", "number_sequence", "issue_year", "issue_number", name="uq_brief_issue_number"),
         UniqueConstraint("series_id", "number_sequence", "total_number", name="uq_brief_total_number"),
         Index("ix_brief_state", "state"),
+        # The inbox's lists: open briefs by state, newest first; my briefs; overdue steps.
+        Index("ix_brief_state_updated", "state", "updated_at"),
+        Index("ix_brief_author_updated", "author_id", "updated_at"),
+        Index("ix_brief_due_on", "due_on"),
+        # The brief list walks this in order and stops at a page's worth; its count scans the
+        # covering index of what readable_clause reads, not the table with its bodies.
+        Index("ix_brief_updated", "updated_at"),
+        Index("ix_brief_readable", "state", "deleted_at", "author_id", "submitted_at", "series_id", "classification",
+              "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -106,6 +115,12 @@ class Brief(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the brief entered its state (who holds it "since when"), and the day its current step
+    # is due: the series' allowance for the step in working days, or the brief's own deadline
+    # (urgent issues) if earlier (inbox/due.py). None: no step waits, or no limit.
+    state_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    due_on: Mapped[date | None]
+    deadline: Mapped[date | None]
 
     # Approval and sign-off: printed names stored as text beside the user links.
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

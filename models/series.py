@@ -40,6 +40,11 @@ class Series(Base):
     classified_readers: Mapped[str] = mapped_column(String(200), default="", server_default="")
     # 保管期限 proposed when an issue of this series is filed (changeable at filing).
     default_retention: Mapped[str] = mapped_column(String(4), default="Y", server_default="Y")
+    # How many working days each step may take (inbox/due.py); None: no limit.
+    review_days: Mapped[int | None] = mapped_column(default=3)
+    signoff_days: Mapped[int | None] = mapped_column(default=2)
+    publish_days: Mapped[int | None] = mapped_column(default=2)
+    archive_days: Mapped[int | None] = mapped_column(default=None)
     # Bumped by every publish: the UPDATE is the series' numbering lock (see publishing/).
     numbering_lock: Mapped[int] = mapped_column(default=0)
     # Edits of the settings are optimistic-locked like briefs.

@@ -39,6 +39,8 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(String(255))
     locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
+    # Where notifications go by e-mail (notifications/), if the user gives one on their account page.
+    email: Mapped[str | None] = mapped_column(String(254))
     active: Mapped[bool] = mapped_column(default=True)
     # Rotated on password change and deactivation, which ends every open session.
     session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))

@@ -104,6 +104,8 @@ def make_app(**overrides: Any) -> Flask:
         "CANYUE_AUDIT_ANCHOR_FILE": str(ANCHOR_FILE),
         "CANYUE_PREVIEW_CACHE_DIR": str(RUNTIME_DIR / "specimens"),
         "CANYUE_THROTTLE_DIR": str(RUNTIME_DIR / "throttle"),
+        # Jobs stay in this process (tests run them with jobs.worker.drain or a worker of their own).
+        "CANYUE_JOBS_URL": "memory://",
     }
     config.update(overrides)
     return create_app(config)

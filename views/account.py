@@ -3,6 +3,8 @@ current password here is throttled exactly like signing in, on the same keys."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
@@ -38,13 +40,16 @@ def _forms() -> tuple[ProfileForm, PasswordForm, ConfirmPasswordForm]:
 
 
 def _account_page(profile: ProfileForm, password: PasswordForm, confirm: ConfirmPasswordForm,
-                  status: int = 200) -> tuple[str, int]:
+                  status: int = 200, notify: Any = None) -> tuple[str, int]:
+    from views.notifications import settings_form
+
     me = _me()
     required = twofactor.required_for(me, twofactor.policy(db.session, _required_roles()))
     return render_template(
         "account.html", profile=profile, password=password, confirm=confirm, totp_required=required,
         recovery_left=twofactor.recovery_codes_left(db.session, me) if me.has_totp else 0,
         sessions=signin_sessions.user_sessions(db.session, me.id),
+        notify=notify if notify is not None else settings_form(),
     ), status
 
 
@@ -81,7 +86,7 @@ def set_language():  # type: ignore[no-untyped-def]
     target = request.form.get("next", "")
     # Only a path on this site (never //host or a scheme): the switch is no open redirect.
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = url_for("briefs.dashboard")
+        target = url_for("inbox.index")
     return redirect(target)
 
 

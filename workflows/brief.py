@@ -97,6 +97,12 @@ def not_approver(actor: Actor, brief: BriefRecord) -> str | None:
     return None
 
 
+# The guards that keep duties apart (who may NOT act), as opposed to those that name who may
+# (the author, the requester). A delegate acting for a colleague (委托) is judged by these
+# for both people (workflows.policy.OnBehalf).
+SEPARATION_GUARDS: frozenset[Guard] = frozenset({not_author, not_approver, correction.not_requester})
+
+
 def _record_submission(brief: Any, actor: Actor, now: datetime, comment: str | None) -> None:
     if brief.submitted_at is None:
         brief.submitted_at = now
@@ -317,4 +323,6 @@ EVENT_LABELS: dict[str, str] = {
     "confirm_correction": N_("confirmed the correction"),
     "withdraw_correction": N_("withdrew the correction request"),
     "reject_correction": N_("rejected the correction"),
+    "comment": N_("commented"),
+    "set_deadline": N_("set the deadline"),
 }

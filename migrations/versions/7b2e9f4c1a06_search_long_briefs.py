@@ -7,7 +7,7 @@ variants. SQLite's FTS5 has no such limit: nothing changes there. On PostgreSQL 
 built again (as `flask --app app archive reindex` does: about 100,000 briefs in 10 minutes).
 
 Revision ID: 7b2e9f4c1a06
-Revises: f3c1d8a2b5e7
+Revises: a7c2e9d4f1b3
 Create Date: 2026-12-02 00:40:00.000000
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7b2e9f4c1a06'
-down_revision = 'f3c1d8a2b5e7'
+down_revision = 'a7c2e9d4f1b3'
 branch_labels = None
 depends_on = None
 
