@@ -58,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from views.inbox import bp as inbox_bp
     from views.security import bp as security_bp
     from views.word import bp as word_bp
+    from monitoring import init_monitoring
 
     init_templates(app)
     app.register_blueprint(auth_bp)
@@ -74,6 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(signoff_bp)
     app.register_blueprint(instructions_bp)
+    init_monitoring(app)  # /healthz, /readyz, /metrics, request ids, JSON logs
     init_errors(app)
 
     from commands import register_commands

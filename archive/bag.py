@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, object_session
 from models import Brief, Instruction, StoredFile
 from publishing.brieffile import brief_as_file
 from publishing.pipeline import approval_record
-from publishing.storage import FileStore
+from publishing.storage import Store
 from tabular import csv_text
 from workflows.policy import ISSUED_STATES
 
@@ -78,7 +78,7 @@ def catalogue_csv(briefs: Sequence[Brief]) -> str:
     return csv_text(rows)
 
 
-def _signoff_and_instructions(brief: Brief, store: FileStore, folder: Path) -> dict[str, Any]:
+def _signoff_and_instructions(brief: Brief, store: Store, folder: Path) -> dict[str, Any]:
     """The 签发单 as signed, the scans of a paper sign-off and of the 批示件 (each checked against
     its SHA-256), written beside issue.pdf; and what metadata.json says of them."""
     session = object_session(brief)
@@ -102,7 +102,7 @@ def _signoff_and_instructions(brief: Brief, store: FileStore, folder: Path) -> d
     return {"signoff_files": listed, "instructions": instructions}
 
 
-def export_bag(briefs: Sequence[Brief], store: FileStore, name: str) -> Path:
+def export_bag(briefs: Sequence[Brief], store: Store, name: str) -> Path:
     """A validated bag of `briefs`, zipped; the caller deletes the returned file's folder."""
     work = Path(tempfile.mkdtemp(prefix="canyue-bag-"))
     bag_dir = work / name
@@ -113,7 +113,9 @@ def export_bag(briefs: Sequence[Brief], store: FileStore, name: str) -> Path:
                 raise ExportError(f"{number_text(brief)} has no archival PDF")
             folder = bag_dir / folder_name(brief)
             folder.mkdir()
-            (folder / "issue.pdf").write_bytes(store.read_verified(brief.master.path, brief.master.sha256))
+            with store.open_verified(brief.master.path, brief.master.sha256) as source, \
+                    (folder / "issue.pdf").open("wb") as sink:
+                shutil.copyfileobj(source, sink, 1 << 20)
             (folder / "brief.md").write_text(brief_as_file(brief), encoding="utf-8")
             record = {**approval_record(brief), "archive_code": brief.archive_code, "retention": brief.retention,
                       "classification": brief.classification, "keywords": list(brief.keywords),

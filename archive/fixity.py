@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from models import StoredFile
 from models.types import utcnow
-from publishing.storage import FileStore, FixityError
+from publishing.storage import Store, FixityError
 
 # A file younger than this may belong to a publish still in progress: repair leaves it.
 REPAIR_MIN_AGE_SECONDS = 3600
@@ -31,7 +31,7 @@ class FixityReport:
         return not (self.missing or self.changed or self.unexpected)
 
 
-def verify_store(session: Session, store: FileStore, *, repair: bool = False) -> FixityReport:
+def verify_store(session: Session, store: Store, *, repair: bool = False) -> FixityReport:
     """Check every recorded file and look for files no row names; remember each result.
 
     With `repair`, files no row references and older than an hour (so never those of a

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from models import Brief, FollowUp, FollowUpNote, Instruction, Recipient, User
 from models.types import utcnow
-from publishing.storage import FileStore
+from publishing.storage import Store
 from signoff.scans import store_scan
 from workflows.i18n import N_
 from workflows.instructions import ACT, INSTRUCTION_KINDS
@@ -40,7 +40,7 @@ def _today(brief: Brief) -> date:
     return datetime.now(UTC).astimezone(ZoneInfo(brief.series.timezone)).date()
 
 
-def register_instruction(session: Session, store: FileStore, brief: Brief, actor: Any, new: NewInstruction, *,
+def register_instruction(session: Session, store: Store, brief: Brief, actor: Any, new: NewInstruction, *,
                          levels: Sequence[str], scan: bytes = b"", scan_name: str = "",
                          today: date | None = None) -> Instruction:
     """Register one 批示 on an issued brief (an audit event of the brief); one that asks for

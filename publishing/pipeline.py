@@ -29,6 +29,7 @@ from figures.operations import image_data_uris
 from models import AuditEvent, Brief, Copy, Series, StoredFile
 from models.types import utcnow
 from publishing.brieffile import brief_as_file
+from monitoring.metrics import PUBLISHES
 from publishing.services import file_store, pdf_renderer
 from publishing.stamping import Stamper, copy_mark, outline_font_for
 from publishing.storage import Blob
@@ -460,6 +461,7 @@ def _run_in_turn(session: Session, brief_id: int, actor: Any, action: str, begin
                 step(ctx)
             session.flush()
             session.commit()
+            PUBLISHES.labels(action, "published").inc()
             return brief
         except NumbersMoved:
             session.rollback()
@@ -467,6 +469,7 @@ def _run_in_turn(session: Session, brief_id: int, actor: Any, action: str, begin
             session.rollback()
         except BaseException:
             session.rollback()
+            PUBLISHES.labels(action, "failed").inc()
             discard_unreferenced(session, ctx.written)
             session.rollback()
             raise

@@ -533,13 +533,16 @@ class PdfRenderer:
         return RenderedPdf(data=data, pages=len(document.pages))
 
     def _write(self, html: str, options: dict[str, Any], finisher: Any) -> bytes:
+        from monitoring.metrics import RENDER_SECONDS, timed
+
         token = _justify_cjk.set(True)
         try:
-            document = HTML(string=html, base_url=self.base_url, url_fetcher=self.url_fetcher).render(
-                stylesheets=self.stylesheets, font_config=self.font_config, **options
-            )
-            pin_colophon(document)
-            return document.write_pdf(finisher=finisher, **options)
+            with timed(RENDER_SECONDS):
+                document = HTML(string=html, base_url=self.base_url, url_fetcher=self.url_fetcher).render(
+                    stylesheets=self.stylesheets, font_config=self.font_config, **options
+                )
+                pin_colophon(document)
+                return document.write_pdf(finisher=finisher, **options)
         finally:
             _justify_cjk.reset(token)
 

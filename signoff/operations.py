@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, Brief, PaperSignoff, SecretaryLink, StoredFile, User
-from publishing.storage import FileStore
+from publishing.storage import Store
 from rendering.pdf import STATIC_DIR, PdfRenderer
 from signoff.scans import store_scan
 from signoff.sheet import sheet_data, sheet_html
@@ -29,7 +29,7 @@ def render_sheet_pdf(session: Session, renderer: PdfRenderer, brief: Brief) -> t
     return rendered.data, rendered.pages
 
 
-def file_sheet(session: Session, store: FileStore, renderer: PdfRenderer, brief: Brief,
+def file_sheet(session: Session, store: Store, renderer: PdfRenderer, brief: Brief,
                event: AuditEvent) -> StoredFile:
     """File the 签发单 as signed: a stored PDF with its SHA-256, tied to the signing event; an
     earlier sheet of the brief (signed, revoked, signed again) stays, superseded."""
@@ -54,7 +54,7 @@ def filed_sheet(session: Session, brief: Brief) -> StoredFile | None:
         .order_by(StoredFile.id.desc()).limit(1))
 
 
-def sign(session: Session, store: FileStore, renderer: PdfRenderer, brief: Brief, actor: Any, *,
+def sign(session: Session, store: Store, renderer: PdfRenderer, brief: Brief, actor: Any, *,
          comment: str | None, expected_version: int | None) -> AuditEvent:
     """签发: the lifecycle move, then the 签发单 as signed filed with the issue."""
     event = apply_transition(session, brief, "sign", actor, comment=comment, expected_version=expected_version)
@@ -67,7 +67,7 @@ def local_date(moment: datetime | None, brief: Brief) -> date | None:
 
 
 def record_paper_signoff(
-    session: Session, store: FileStore, renderer: PdfRenderer, brief: Brief, secretary: Any, *,
+    session: Session, store: Store, renderer: PdfRenderer, brief: Brief, secretary: Any, *,
     leader_id: int | None, signed_on: date | None, opinion: str, scan: bytes, scan_name: str,
     expected_version: int | None, today: date | None = None,
 ) -> PaperSignoff:

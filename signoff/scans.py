@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from archive.pdfcheck import PdfRefused, check_original_pdf
 from figures.images import ImageRefused, clean_image
 from models import StoredFile
-from publishing.storage import FileStore
+from publishing.storage import Store
 from workflows.i18n import N_
 
 MAX_SCAN_BYTES = 20 * 1024 * 1024
@@ -25,7 +25,7 @@ class ScanRefused(ValueError):
         self.params = params
 
 
-def store_scan(session: Session, store: FileStore, brief: Any, kind: str, data: bytes, filename: str) -> StoredFile:
+def store_scan(session: Session, store: Store, brief: Any, kind: str, data: bytes, filename: str) -> StoredFile:
     """Check, store and register one scan of `brief`; ScanRefused when it is not a PDF or image."""
     if not data:
         raise ScanRefused(N_("Please attach the scan (a PDF or an image)."))

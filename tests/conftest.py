@@ -336,3 +336,43 @@ def login_as(app: Flask, people: dict[str, int]) -> Callable[[str], Client]:
         return client
 
     return log_in
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[dict[str, str]]:
+    """An S3-protocol server on 127.0.0.1 (moto's server mode, in its own process) for the
+    object-storage backend; yields the app configuration that points at it."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tempfile.TemporaryFile()
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=log, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise RuntimeError(f"the S3 server did not start: {log.read().decode(errors='replace')}")
+            time.sleep(0.1)
+    config = {"CANYUE_S3_ENDPOINT_URL": endpoint, "CANYUE_S3_REGION": "us-east-1",
+              "CANYUE_S3_ACCESS_KEY_ID": "canyue-test", "CANYUE_S3_SECRET_ACCESS_KEY": "canyue-test-secret"}
+    from publishing.objectstore import make_client
+
+    make_client(config).create_bucket(Bucket="canyue-test")
+    try:
+        yield config
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
+from werkzeug.wsgi import wrap_file
 
 from archive.fixity import record_download_check
 from extensions import db
@@ -552,8 +553,15 @@ def preview_page(brief_id: int, token: str, number: int) -> Response:
     return response
 
 
-def _pdf_response(data: bytes, filename: str) -> Response:
-    response = Response(data, mimetype="application/pdf")
+def _pdf_response(data: bytes | BinaryIO, filename: str, size: int | None = None) -> Response:
+    """`data` may be an open, already verified file (streamed in blocks, closed after)."""
+    if isinstance(data, bytes):
+        response = Response(data, mimetype="application/pdf")
+    else:
+        response = Response(wrap_file(request.environ, data, 1 << 16), mimetype="application/pdf",
+                            direct_passthrough=True)
+        if size is not None:
+            response.content_length = size
     response.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -574,7 +582,7 @@ def master_pdf(brief_id: int) -> Response:
         abort(404)
     stored = brief.master
     try:
-        data = file_store().read_verified(stored.path, stored.sha256)
+        handle = file_store().open_verified(stored.path, stored.sha256)
     except FixityError as error:
         log.error("brief %s: stored PDF %s failed its fixity check: %s", brief_id, stored.path, error)
         record_download_check(stored, error)
@@ -585,7 +593,7 @@ def master_pdf(brief_id: int) -> Response:
     if brief.classification:
         log_event("classified_download", subject_id=brief.id, classification=brief.classification, file=stored.name)
     db.session.commit()
-    return _pdf_response(data, _file_name(brief))
+    return _pdf_response(handle, _file_name(brief), stored.size)
 
 
 @bp.get("/briefs/<int:brief_id>/preview.pdf")
