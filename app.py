@@ -41,6 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from views import init_templates
     from views.admin import bp as admin_bp
+    from views.amendments import bp as amendments_bp
     from views.archive import bp as archive_bp
     from views.audit import bp as audit_bp
     from views.auth import bp as auth_bp
@@ -55,6 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(briefs_bp)
     app.register_blueprint(corrections_bp)
+    app.register_blueprint(amendments_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(archive_bp)
     app.register_blueprint(distribution_bp)

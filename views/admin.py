@@ -32,7 +32,7 @@ from workflows.transitions import ActionRefused
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 SERIES_FIELDS = ("name", "hosts", "contact_phone", "address", "default_print_run", "timezone",
-                 "first_total_number", "supplement_numbering", "active")
+                 "first_total_number", "supplement_numbering", "correction_mode", "active")
 
 
 @bp.get("")

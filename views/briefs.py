@@ -58,6 +58,9 @@ PIPELINE_PAGES = {
     "archive": "archive.file_form",
     "request_correction": "corrections.request_form",
     "confirm_correction": "corrections.confirm_form",
+    "correct": "amendments.correct",
+    "reissue": "amendments.reissue_form",
+    "annul": "amendments.annul",
 }
 
 # Roles whose 我的待办 can hold something (an administrator holding none goes to the system status).
@@ -106,7 +109,7 @@ def dashboard() -> Response | str:
         return redirect(url_for("admin.home"))  # an admin moves no brief: their home is the system
     # Published issues wait only for archivists (filing) and, with a correction pending, for
     # signers; others need not scan the archive.
-    waiting = OPEN_STATES + ([State.PUBLISHED] if may(current_user, "manage_archive") else [])
+    waiting = OPEN_STATES + ([State.PUBLISHED, State.ANNULLED] if may(current_user, "manage_archive") else [])
     correcting = Brief.id.in_(select(Correction.brief_id).where(Correction.state == CorrectionState.PENDING.value))
     candidates = db.session.scalars(
         select(Brief)
@@ -440,7 +443,7 @@ class _PreviewSource:
 
 
 def _preview_source(brief: Brief) -> _PreviewSource:
-    if brief.state in (State.PUBLISHED, State.ARCHIVED) and brief.master is not None:
+    if brief.state in (State.PUBLISHED, State.ARCHIVED, State.ANNULLED) and brief.master is not None:
         return _PreviewSource(f"{brief.id}-master-{brief.master.sha256[:20]}", False,
                               print_run_now(db.session, brief))
     key = specimen_key(brief, print_run_now(db.session, brief))

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, literal, or_, true
 
-from workflows.brief import EDITABLE_STATES, ISSUED_STATES, TRANSITIONS, Actor, State, Transition, not_author
+from workflows.brief import EDITABLE_STATES, ISSUED_STATES, NUMBERED_STATES, TRANSITIONS, Actor, State, Transition, not_author
 from workflows.copy import CLOSED_STATES, COPY_MOVERS, COPY_TRANSITIONS, CopyState, CopyTransition
 from workflows.i18n import N_
 from workflows.roles import ADMINISTRATOR_ROLES, Role
@@ -57,7 +57,8 @@ UPLOAD_IMAGE = "upload_image"
 EXPORT_WORD = "export_word"
 
 REVIEW_STATES = frozenset(
-    {State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED, State.PUBLISHED, State.ARCHIVED}
+    {State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED, State.PUBLISHED, State.ARCHIVED, State.ANNULLED,
+     State.REISSUED}
 )
 
 
@@ -97,7 +98,9 @@ def can_read(user: Actor, brief: Any) -> bool:
         # A brief withdrawn while in review stays visible to those who were reviewing it.
         if state is State.WITHDRAWN and brief.submitted_at is not None:
             return True
-    if state not in ISSUED_STATES:
+    # An annulled issue is read as it was when issued (marked annulled), so that those who
+    # hold its copies learn of it and return them.
+    if state not in NUMBERED_STATES:
         return False
     # Archivists read every issue; no administrator's role reads any (三员分立).
     if Role.ARCHIVIST in roles:
@@ -121,7 +124,7 @@ def readable_clause(user: Actor, brief_cls: Any) -> ColumnElement[bool]:
     roles = user.role_set
     conditions = [brief_cls.author_id == user.id]
     if Role.ARCHIVIST in roles or reads_issues(roles):
-        issued = brief_cls.state.in_([s.value for s in ISSUED_STATES])
+        issued = brief_cls.state.in_([s.value for s in NUMBERED_STATES])
         if Role.ARCHIVIST not in roles:
             issued = and_(issued, ~_classified_for(user, brief_cls))
         conditions.append(issued)
@@ -148,7 +151,9 @@ def _classified_for(user: Actor, brief_cls: Any) -> ColumnElement[bool]:
 
 
 def _check_transition(user: Actor, brief: Any, transition: Transition) -> Decision:
-    if not user.role_set & transition.roles:
+    correction_author = (transition.correction_author and getattr(brief, "corrects_id", None) is not None
+                         and brief.author_id == user.id)
+    if not (user.role_set & transition.roles or correction_author):
         return Decision(Refusal.ROLE, N_("Your role does not allow this action."))
     for guard in transition.guards:
         message = guard(user, brief)
@@ -328,7 +333,8 @@ def _check_distribution(user: Actor, brief: Any, action: str) -> Decision:
     wanted = {VIEW_DISTRIBUTION: DISTRIBUTION_READERS, RECALL: frozenset({Role.EDITOR}), BULK_MOVES: COPY_MOVERS}
     if not roles & wanted[action]:
         return _ROLE_REFUSAL
-    if state not in ISSUED_STATES:
+    # An annulled issue's copies are still tracked (they come back, recalled by the annulment).
+    if state not in NUMBERED_STATES:
         return Decision(Refusal.STATE, N_("Copies are made when the issue is published."))
     return ALLOWED
 
