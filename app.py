@@ -50,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from views.distribution import bp as distribution_bp
     from views.errors import init_errors
     from views.security import bp as security_bp
+    from views.stats import bp as stats_bp
     from views.word import bp as word_bp
 
     init_templates(app)
@@ -63,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_bp)
     app.register_blueprint(security_bp)
     app.register_blueprint(word_bp)
+    app.register_blueprint(stats_bp)
     init_errors(app)
 
     from commands import register_commands

@@ -227,6 +227,8 @@ GENERAL_ACTIONS: dict[str, frozenset[Role]] = {
     "manage_recipients": frozenset({Role.EDITOR, Role.ADMIN}),
     "view_recipients": frozenset({Role.EDITOR, Role.CLERK, Role.ARCHIVIST, Role.ADMIN}),
     "distribution": frozenset({Role.EDITOR, Role.CLERK}),
+    # 成果统计: the year-end figures, for the editors and the series' leaders (stats/).
+    "view_statistics": frozenset({Role.EDITOR, Role.SIGNER}),
     # The auditor's screens: the security log, the audit trail and its verification.
     "view_security_log": frozenset({Role.AUDITOR}),
     "view_audit_trail": frozenset({Role.AUDITOR}),
