@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, event
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -19,6 +19,8 @@ class AuditEvent(Base):
         UniqueConstraint("brief_id", "seq", name="uq_audit_event_seq"),
         UniqueConstraint("global_seq", name="uq_audit_event_global_seq"),
         CheckConstraint("(brief_id IS NULL) = (seq IS NULL)", name="brief_event_has_seq"),
+        # 成果统计 counts returns and send-backs by action and year (stats/figures.py).
+        Index("ix_audit_event_action", "action", "created_at", "brief_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -92,6 +92,9 @@ class Brief(Base):
         UniqueConstraint("series_id", "number_sequence", "issue_year", "issue_number", name="uq_brief_issue_number"),
         UniqueConstraint("series_id", "number_sequence", "total_number", name="uq_brief_total_number"),
         Index("ix_brief_state", "state"),
+        # 成果统计 (stats/figures.py) reads its counts and durations from this index alone.
+        Index("ix_brief_statistics", "state", "issue_year", "series_id", "supplement", "corrects_id", "annulled_at",
+              "submitted_at", "signed_at", "published_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

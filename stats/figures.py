@@ -13,11 +13,16 @@ What counts (the README's "Statistics" section says the same):
 - 批示: from the instructions model when it is there (stats/instructions.py).
 
 Nothing is read into Python row by row: the medians are window functions (ROW_NUMBER and
-COUNT over the group), so the page costs the same few statements over 100 issues or 10,000.
+COUNT over the group), so the page costs the same few statements over 100 issues or 10,000;
+the counts and durations come from one covering index (ix_brief_statistics). What they give
+is kept per process for the database's state (`data_stamp`), so looking again costs one read.
 """
 
 from __future__ import annotations
 
+import copy
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,65 +107,85 @@ def utc_year(session: Session, moment: Any) -> ColumnElement[int]:
     return cast(func.extract("year", func.timezone("UTC", moment)), Integer)
 
 
-def _issued(filters: Filters) -> list[ColumnElement[bool]]:
-    where = [Brief.state.in_(ISSUED), Brief.deleted_at.is_(None)]
+def _issued(filters: Filters, table: Any = None) -> list[ColumnElement[bool]]:
+    """The issues counted (an issued brief is never a deleted draft)."""
+    t = Brief.__table__.c if table is None else table.c
+    where = [t.state.in_(ISSUED)]
     if filters.series_id is not None:
-        where.append(Brief.series_id == filters.series_id)
+        where.append(t.series_id == filters.series_id)
     if filters.year is not None:
-        where.append(Brief.issue_year == filters.year)
+        where.append(t.issue_year == filters.year)
     return where
 
 
-def _keys(by_series: bool) -> list[Any]:
-    return [Brief.issue_year, Brief.series_id] if by_series else [Brief.issue_year]
+def issue_figures(session: Session, filters: Filters, by_series: bool
+                  ) -> dict[tuple[int, int | None], tuple[int, int, int, int, float | None, float | None]]:
+    """Per group, in one statement: (issues, 增刊, correction notices, annulled, median days
+    submission → sign-off, median days sign-off → publication).
 
+    The inner select reads only columns of the covering index ix_brief_statistics; each median
+    ranks its non-null values (ROW_NUMBER, nulls last) against their count (COUNT over the
+    group) and averages the one or two middle ones."""
+    b = Brief.__table__.c
+    values = select(
+        b.issue_year, b.series_id, b.supplement, b.corrects_id, b.annulled_at,
+        days_between(session, b.signed_at, b.submitted_at).label("to_sign"),
+        days_between(session, b.published_at, b.signed_at).label("to_pub"),
+    ).where(*_issued(filters)).subquery()
+    v = values.c
+    group = [v.issue_year] + ([v.series_id] if by_series else [])
 
-def _key(row: Any, by_series: bool) -> tuple[int, int | None]:
-    return (row[0], row[1] if by_series else ALL)
+    def ranked(column: Any) -> tuple[Any, Any]:
+        order = [case((column.is_(None), 1), else_=0), column]
+        return (func.row_number().over(partition_by=group, order_by=order),
+                func.count(column).over(partition_by=group))
 
+    rank_sign, count_sign = ranked(v.to_sign)
+    rank_pub, count_pub = ranked(v.to_pub)
+    r = select(*group, v.supplement, v.corrects_id, v.annulled_at, v.to_sign, v.to_pub,
+               rank_sign.label("rs"), count_sign.label("ns"), rank_pub.label("rp"), count_pub.label("np")
+               ).subquery().c
+    rgroup = [r.issue_year] + ([r.series_id] if by_series else [])
 
-def issue_counts(session: Session, filters: Filters, by_series: bool) -> dict[tuple[int, int | None], tuple[int, ...]]:
-    keys = _keys(by_series)
+    def middle(value: Any, rank: Any, count: Any) -> Any:
+        # integer division: the middle rank, or the two middle ranks of an even count
+        return func.avg(case((rank.in_([(count + 1) // 2, (count + 2) // 2]), cast(value, Float)), else_=None))
+
     query = select(
-        *keys,
-        func.count(Brief.id),
-        func.sum(case((Brief.supplement.is_(True), 1), else_=0)),
-        func.sum(case((Brief.corrects_id.is_not(None), 1), else_=0)),
-        func.sum(case((Brief.annulled_at.is_not(None), 1), else_=0)),
-    ).where(*_issued(filters)).group_by(*keys)
-    return {_key(r, by_series): tuple(int(v or 0) for v in r[len(keys):]) for r in session.execute(query)}
+        *rgroup, func.count(), func.sum(case((r.supplement.is_(True), 1), else_=0)),
+        func.sum(case((r.corrects_id.is_not(None), 1), else_=0)),
+        func.sum(case((r.annulled_at.is_not(None), 1), else_=0)),
+        middle(r.to_sign, r.rs, r.ns), middle(r.to_pub, r.rp, r.np),
+    ).group_by(*rgroup)
+    out = {}
+    for row in session.execute(query):
+        n = len(rgroup)
+        key = (row[0], row[1] if by_series else ALL)
+        issues, supplements, notices, annulled, to_sign, to_pub = row[n:]
+        out[key] = (int(issues), int(supplements or 0), int(notices or 0), int(annulled or 0),
+                    None if to_sign is None else float(to_sign), None if to_pub is None else float(to_pub))
+    return out
 
 
-def medians(session: Session, filters: Filters, by_series: bool, later: Any, earlier: Any
-            ) -> dict[tuple[int, int | None], float]:
-    """The median of (later − earlier) in days per group, by window functions."""
-    keys = _keys(by_series)
-    value = days_between(session, later, earlier).label("v")
-    values = select(*keys, value).where(*_issued(filters), later.is_not(None), earlier.is_not(None)).subquery()
-    group = [values.c.issue_year] + ([values.c.series_id] if by_series else [])
-    ranked = select(
-        *group, values.c.v,
-        func.row_number().over(partition_by=group, order_by=values.c.v).label("rn"),
-        func.count().over(partition_by=group).label("n"),
-    ).subquery()
-    rgroup = [ranked.c.issue_year] + ([ranked.c.series_id] if by_series else [])
-    middle = ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])  # integer division
-    query = select(*rgroup, func.avg(cast(ranked.c.v, Float))).where(middle).group_by(*rgroup)
-    return {_key(r, by_series): float(r[-1]) for r in session.execute(query)}
-
-
-def returns(session: Session, filters: Filters, by_series: bool) -> dict[tuple[int, int | None], tuple[int, int]]:
-    year = utc_year(session, AuditEvent.created_at).label("year")
-    keys: list[Any] = [year] + ([Brief.series_id] if by_series else [])
-    where = [AuditEvent.action.in_(["return", "send_back"]), Brief.deleted_at.is_(None)]
+def returns(session: Session, filters: Filters) -> dict[tuple[int, int | None], tuple[int, int]]:
+    """(returns, send-backs) per (UTC year of the event, series), and per year over every
+    series (the sums: exact), read from the audit trail by ix_audit_event_action."""
+    e, b = AuditEvent.__table__.c, Brief.__table__.c
+    year = utc_year(session, e.created_at).label("year")
+    where = [e.action.in_(["return", "send_back"])]
     if filters.series_id is not None:
-        where.append(Brief.series_id == filters.series_id)
-    query = (select(*keys, func.sum(case((AuditEvent.action == "return", 1), else_=0)),
-                    func.sum(case((AuditEvent.action == "send_back", 1), else_=0)))
-             .join(Brief, Brief.id == AuditEvent.brief_id).where(*where).group_by(*keys))
-    found = {_key(r, by_series): (int(r[-2] or 0), int(r[-1] or 0)) for r in session.execute(query)}
-    if filters.year is not None:
-        found = {k: v for k, v in found.items() if k[0] == filters.year}
+        where.append(b.series_id == filters.series_id)
+    query = (select(year, b.series_id, func.sum(case((e.action == "return", 1), else_=0)),
+                    func.sum(case((e.action == "send_back", 1), else_=0)))
+             .select_from(AuditEvent.__table__.join(Brief.__table__, b.id == e.brief_id))
+             .where(*where).group_by(year, b.series_id))
+    found: dict[tuple[int, int | None], tuple[int, int]] = {}
+    for y, series_id, back, sent in session.execute(query):
+        if filters.year is not None and y != filters.year:
+            continue
+        for key in ((y, series_id), (y, ALL)):
+            was = found.get(key, (0, 0))
+            found[key] = (was[0] + int(back or 0), was[1] + int(sent or 0))
     return found
 
 
@@ -175,35 +200,78 @@ def authors(session: Session, filters: Filters) -> list[AuthorRow]:
     return [AuthorRow(y, s, name, author, line, int(n)) for y, s, name, author, line, n in session.execute(query)]
 
 
-def compute(session: Session, filters: Filters, *, levels: Sequence[str] = ()) -> Figures:
-    """Every figure of the page: a row per year and series, and per year over every series
-    when no series is chosen."""
-    series = [(s.id, s.name) for s in session.scalars(select(Series).order_by(Series.id))]
-    names = dict(series)
+def data_stamp(session: Session) -> tuple[int, str]:
+    """What the figures depend on changes only with a move of a brief, and every move of a
+    brief writes an audit event: the latest such event (its id, and its chained hash, which no
+    other event shares) stamps the figures. Read from the end of the primary key: constant time."""
+    latest = session.execute(select(AuditEvent.id, AuditEvent.hash).where(AuditEvent.brief_id.is_not(None))
+                             .order_by(AuditEvent.id.desc()).limit(1)).first()
+    return (latest[0], latest[1]) if latest else (0, "")
+
+
+# Per process, the figures last computed for a stamp and filters: a second look at the page,
+# with nothing moved since, costs the stamp's read. Derived data only, keyed by the database's
+# own state, so every worker answers the same (a worker's first look computes it).
+_CACHE: OrderedDict[tuple[Any, ...], tuple[dict[tuple[int, int | None], Row], list[int]]] = OrderedDict()
+_CACHE_SIZE = 64
+_CACHE_LOCK = threading.Lock()
+
+
+def _cached_rows(session: Session, filters: Filters, available: bool
+                 ) -> tuple[dict[tuple[int, int | None], Row], list[int]]:
+    key = (session.get_bind().url.render_as_string(hide_password=True), *data_stamp(session), filters.series_id,
+           filters.year, available)
+    with _CACHE_LOCK:
+        found = _CACHE.get(key)
+        if found is not None:
+            _CACHE.move_to_end(key)
+            return copy.deepcopy(found)
+    computed = _rows(session, filters, available)
+    with _CACHE_LOCK:
+        _CACHE[key] = copy.deepcopy(computed)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return computed
+
+
+def _rows(session: Session, filters: Filters, available: bool) -> tuple[dict[tuple[int, int | None], Row], list[int]]:
     years = sorted({y for (y,) in session.execute(
         select(Brief.issue_year).where(Brief.state.in_(ISSUED), Brief.issue_year.is_not(None)).distinct())},
         reverse=True)
-    available = instructions.available()
     rows: dict[tuple[int, int | None], Row] = {}
     groupings = [True] + ([False] if filters.series_id is None else [])
+    moves = returns(session, filters)
     for by_series in groupings:
-        counts = issue_counts(session, filters, by_series)
-        to_sign = medians(session, filters, by_series, Brief.signed_at, Brief.submitted_at)
-        to_publish = medians(session, filters, by_series, Brief.published_at, Brief.signed_at)
-        moves = returns(session, filters, by_series)
+        counts = issue_figures(session, filters, by_series)
         given = instructions.figures(session, filters, by_series) if available else {}
-        for key in set(counts) | set(moves):
+        keys = set(counts) | {k for k in moves if (k[1] is not ALL) == by_series}
+        for key in keys:
             year, series_id = key
-            row = rows.setdefault(key, Row(year, series_id, names.get(series_id, "") if series_id else ""))
-            row.issues, row.supplements, row.notices, row.annulled = counts.get(key, (0, 0, 0, 0))
-            row.median_to_signoff = to_sign.get(key)
-            row.median_to_publication = to_publish.get(key)
+            row = rows.setdefault(key, Row(year, series_id, ""))
+            (row.issues, row.supplements, row.notices, row.annulled, row.median_to_signoff,
+             row.median_to_publication) = counts.get(key, (0, 0, 0, 0, None, None))
             row.returns, row.send_backs = moves.get(key, (0, 0))
             if available:
                 by_level, instructed = given.get(key, ({}, 0))
                 row.instructions_by_level, row.instructed_issues = dict(by_level), instructed
+    return rows, years
+
+
+def compute(session: Session, filters: Filters, *, levels: Sequence[str] = (), all_authors: bool = False) -> Figures:
+    """Every figure of the page: a row per year and series, and per year over every series
+    when no series is chosen. The issues by author are those of the year chosen, else of the
+    latest year (the page), or of every year (`all_authors`: the exports)."""
+    series = [(s.id, s.name) for s in session.scalars(select(Series).order_by(Series.id))]
+    names = dict(series)
+    available = instructions.available()
+    rows, years = _cached_rows(session, filters, available)
+    for row in rows.values():
+        row.series_name = names.get(row.series_id, "") if row.series_id is not None else ""
     ordered = sorted(rows.values(), key=lambda r: (-r.year, r.series_id is None, names.get(r.series_id or 0, "")))
     used = {level for r in ordered for level in r.instructions_by_level}
     level_order = [lv for lv in levels if lv in used] + sorted(used - set(levels))
-    return Figures(ordered, authors(session, filters), level_order, available, years, series)
+    author_filters = filters
+    if not all_authors and filters.year is None and years:
+        author_filters = Filters(series_id=filters.series_id, year=years[0])
+    return Figures(ordered, authors(session, author_filters), level_order, available, years, series)
 

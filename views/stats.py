@@ -23,10 +23,10 @@ bp = Blueprint("stats", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _figures() -> tuple[Filters, Figures]:
+def _figures(all_authors: bool = False) -> tuple[Filters, Figures]:
     require("view_statistics")
     filters = Filters(series_id=int_arg("series"), year=int_arg("year", low=EARLIEST_YEAR, high=LATEST_YEAR))
-    return filters, compute(db.session, filters, levels=instructions.levels())
+    return filters, compute(db.session, filters, levels=instructions.levels(), all_authors=all_authors)
 
 
 def _charts(figures: Figures, filters: Filters) -> list:
@@ -44,8 +44,8 @@ def _charts(figures: Figures, filters: Filters) -> list:
         charts.append(horizontal_bars(_("Median days from submission to sign-off"), [
             (str(r.year), round(r.median_to_signoff, 1)) for r in overall if r.median_to_signoff is not None],
             unit=_(" days")))
-    if figures.authors:
-        year = filters.year or figures.authors[0].year
+    if figures.authors:  # those of one year: the one chosen, else the latest
+        year = figures.authors[0].year
         totals: dict[str, int] = {}
         for a in figures.authors:
             if a.year == year:
@@ -77,14 +77,14 @@ def _download(data: bytes, mimetype: str, filename: str) -> Response:
 @bp.get("/statistics/export.csv")
 def export_csv() -> Response:
     """The summary, then (after an empty line) the issues by author: one CSV."""
-    filters, figures = _figures()
+    filters, figures = _figures(all_authors=True)
     rows = summary_table(figures, _, _("All series")) + [[]] + author_table(figures, _)
     return _download(csv_bytes(rows), "text/csv", _filename(filters, "csv"))
 
 
 @bp.get("/statistics/export.xlsx")
 def export_xlsx() -> Response:
-    filters, figures = _figures()
+    filters, figures = _figures(all_authors=True)
     data = xlsx_bytes([(_("Per year and series"), summary_table(figures, _, _("All series"))),
                        (_("By author"), author_table(figures, _))])
     return _download(data, XLSX, _filename(filters, "xlsx"))

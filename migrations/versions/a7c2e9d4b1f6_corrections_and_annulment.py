@@ -1,4 +1,4 @@
-"""更正 and 作废 after publication: correction drafts, 更正版 editions, annulled issues
+"""更正 and 作废 after publication: correction drafts, 更正版 editions, annulled issues; 成果统计 indexes
 
 Revision ID: a7c2e9d4b1f6
 Revises: f3c1d8a2b5e7
@@ -72,9 +72,15 @@ def upgrade():
         batch_op.add_column(sa.Column('correction_mode', sa.String(length=10), server_default='notice',
                                       nullable=False))
         batch_op.create_check_constraint("known_correction_mode", "correction_mode IN ('notice', 'edition')")
+    # 成果统计 (stats/figures.py): its counts and durations from one index, its returns from another.
+    op.create_index('ix_brief_statistics', 'brief', ['state', 'issue_year', 'series_id', 'supplement', 'corrects_id',
+                                                    'annulled_at', 'submitted_at', 'signed_at', 'published_at'])
+    op.create_index('ix_audit_event_action', 'audit_event', ['action', 'created_at', 'brief_id'])
 
 
 def downgrade():
+    op.drop_index('ix_audit_event_action', table_name='audit_event')
+    op.drop_index('ix_brief_statistics', table_name='brief')
     with op.batch_alter_table('series', schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_series_known_correction_mode"), type_="check")
         batch_op.drop_column('correction_mode')
