@@ -111,6 +111,10 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
         "corrections.request_form": {"issue_date": "2026-11-20", "issue_number": "9", "total_number": "99",
                                      "reason": "伪造", "version": "6"},
         "corrections.confirm_form": {"comment": "伪造", "version": "6"},
+        # 更正 and 作废 after publication (views/amendments.py).
+        "amendments.correct": {"reason": "伪造", "version": "6"},
+        "amendments.reissue_form": {"version": "6"},
+        "amendments.annul": {"reason": "伪造", "version": "6"},
         # Word files and images (views/word.py).
         "word.import_form": {"series_id": "1", "file": "an upload, made fresh for each post below"},
         "word.import_revision_form": {"version": "1", "file": "an upload, made fresh for each post below"},
@@ -136,6 +140,7 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
                                  "archivist"))
     persona.update({e: "editor" for e in form_data if e.startswith("distribution.")})
     persona.update({"corrections.request_form": "editor", "corrections.confirm_form": "signer",
+                    "amendments.correct": "editor", "amendments.reissue_form": "editor", "amendments.annul": "signer",
                     "admin.user_roles": "security_admin", "admin.series_classification": "security_admin",
                     "audit.verify": "auditor"})
     clients = {name: login_as(name) for name in ("admin", "drafter", "editor", "archivist", "signer",
@@ -149,7 +154,9 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
         who = persona.get(rule.endpoint, "admin" if rule.endpoint.startswith("admin.") else "drafter")
         url_values = dict(values, brief_id={"briefs.publish_form": signed, "archive.file_form": published,
                                             "corrections.request_form": published,
-                                            "corrections.confirm_form": published}.get(rule.endpoint, draft))
+                                            "corrections.confirm_form": published, "amendments.correct": published,
+                                            "amendments.reissue_form": signed,
+                                            "amendments.annul": published}.get(rule.endpoint, draft))
         url = fill(rule.rule, url_values)
         http = app.test_client() if who is None else clients[who].http
         response = http.post(url, data=data_for(rule.endpoint))
@@ -171,8 +178,9 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     # move, dispatch, receipts, recall, copy move, new link, revoke; the audit trail's verification;
     # a correction's request and confirmation; and sign-in: second factor, enrolment at sign-in,
     # set-up, turning off, recovery codes, the two-factor policy; a Word import (new draft and
-    # revision) and an image upload; the language switch and the brief page's own action POST
-    assert len(checked) == 45, checked
+    # revision) and an image upload; the language switch and the brief page's own action POST;
+    # 更正 (a correction draft, a 更正版) and 作废
+    assert len(checked) == 48, checked
     assert snapshot(app) == before
 
 
