@@ -31,8 +31,8 @@ def _nice_top(value: int) -> int:
         step *= 10
 
 
-def stacked_bars(title: str, bars: Sequence[Bar], legend: Sequence[str], *, width: int = 640,
-                 height: int = 240) -> Markup:
+def stacked_bars(title: str, bars: Sequence[Bar], legend: Sequence[str], *, width: int = 420,
+                 height: int = 220) -> Markup:
     """Vertical stacked bars with a y axis of whole numbers, a legend, and the value on each bar."""
     left, right, top, bottom = 40, 10, 28, 36
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -74,10 +74,10 @@ def stacked_bars(title: str, bars: Sequence[Bar], legend: Sequence[str], *, widt
     return Markup("".join(out))
 
 
-def horizontal_bars(title: str, items: Sequence[tuple[str, float]], *, unit: str = "", width: int = 640,
-                    row: int = 22) -> Markup:
+def horizontal_bars(title: str, items: Sequence[tuple[str, float]], *, unit: str = "", width: int = 420,
+                    row: int = 24) -> Markup:
     """One bar per item, longest first as given, the value written at its end."""
-    label_w, right = 180, 60
+    label_w, right = 110, 60
     height = row * max(len(items), 1) + 10
     peak = max((v for _, v in items), default=0) or 1
     summary = "; ".join(f"{name}: {value:g}{unit}" for name, value in items)

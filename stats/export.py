@@ -17,7 +17,7 @@ def _days(value: float | None) -> Any:
 
 
 def summary_table(figures: Figures, _: Translate, all_series: str) -> list[list[Any]]:
-    head = [_("Year"), _("Series"), _("Issues"), _("Supplements (增刊)"), _("Correction notices"), _("Annulled"),
+    head = [_("Year"), _("Bulletin (刊物)"), _("Issues"), _("Supplements (增刊)"), _("Correction notices"), _("Annulled"),
             _("Median days, submission to sign-off"), _("Median days, sign-off to publication"),
             _("Returns for revision"), _("Send-backs to review")]
     if figures.instructions_available:
@@ -36,7 +36,7 @@ def summary_table(figures: Figures, _: Translate, all_series: str) -> list[list[
 
 
 def author_table(figures: Figures, _: Translate) -> list[list[Any]]:
-    rows: list[list[Any]] = [[_("Year"), _("Series"), _("Drafter (撰稿人)"), _("Author line (署名)"), _("Issues")]]
+    rows: list[list[Any]] = [[_("Year"), _("Bulletin (刊物)"), _("Drafter (撰稿人)"), _("Author line (署名)"), _("Issues")]]
     rows += [[a.year, a.series_name, a.author, a.author_line, a.issues] for a in figures.authors]
     return rows
 

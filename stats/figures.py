@@ -267,6 +267,8 @@ def compute(session: Session, filters: Filters, *, levels: Sequence[str] = (), a
     rows, years = _cached_rows(session, filters, available)
     for row in rows.values():
         row.series_name = names.get(row.series_id, "") if row.series_id is not None else ""
+    if len({r.series_id for r in rows.values() if r.series_id is not None}) <= 1:
+        rows = {k: r for k, r in rows.items() if r.series_id is not None}  # one series: its rows are the total
     ordered = sorted(rows.values(), key=lambda r: (-r.year, r.series_id is None, names.get(r.series_id or 0, "")))
     used = {level for r in ordered for level in r.instructions_by_level}
     level_order = [lv for lv in levels if lv in used] + sorted(used - set(levels))

@@ -40,6 +40,8 @@ def _move_page(brief_id: int, action: str, form: Any, run: Callable[[], Response
     """The page of one move: GET shows it; POST validates, runs the operation (which commits)
     and redirects, or shows the page again with the reason, what was typed kept."""
     brief = get_brief(brief_id)
+    if hasattr(form, "reason"):
+        form.reason.label.text = translate(TRANSITIONS[action].comment_label)
     decision = can(current_user, brief, action)
     status, error = 200, None
     if not decision:

@@ -38,20 +38,22 @@ def _charts(figures: Figures, filters: Filters) -> list:
     overall = sorted(overall, key=lambda r: r.year)
     charts = []
     if overall:
-        charts.append(stacked_bars(_("Issues per year"), [
+        title = _("Issues per year")
+        charts.append((title, stacked_bars(title, [
             Bar(str(r.year), (r.issues - r.supplements, r.supplements)) for r in overall],
-            [_("Regular issues"), _("Supplements (增刊)")]))
-        charts.append(horizontal_bars(_("Median days from submission to sign-off"), [
+            [_("Regular issues"), _("Supplements (增刊)")])))
+        title = _("Median days from submission to sign-off")
+        charts.append((title, horizontal_bars(title, [
             (str(r.year), round(r.median_to_signoff, 1)) for r in overall if r.median_to_signoff is not None],
-            unit=_(" days")))
+            unit=_(" days"))))
     if figures.authors:  # those of one year: the one chosen, else the latest
         year = figures.authors[0].year
         totals: dict[str, int] = {}
         for a in figures.authors:
             if a.year == year:
                 totals[a.author] = totals.get(a.author, 0) + a.issues
-        charts.append(horizontal_bars(_("Issues by drafter, %(year)d", year=year),
-                                      sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:12]))
+        title = _("Issues by drafter, %(year)d", year=year)
+        charts.append((title, horizontal_bars(title, sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:12])))
     return charts
 
 
