@@ -49,12 +49,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from views.corrections import bp as corrections_bp
     from views.distribution import bp as distribution_bp
     from views.errors import init_errors
+    from views.inbox import bp as inbox_bp
     from views.security import bp as security_bp
     from views.stats import bp as stats_bp
     from views.word import bp as word_bp
 
     init_templates(app)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(inbox_bp)
     app.register_blueprint(briefs_bp)
     app.register_blueprint(corrections_bp)
     app.register_blueprint(amendments_bp)

@@ -47,6 +47,11 @@ class SeriesForm(CanyueForm):
         ("edition", _l("As a corrected edition (更正版) under the same numbers")),
     ], default="notice")
     active = BooleanField(_l("Active"), default=True)
+    # How many working days each step may take (empty: no limit); inbox/due.py.
+    review_days = WholeNumberField(_l("Review (working days)"), low=0, high=60, required=False)
+    signoff_days = WholeNumberField(_l("Sign-off (working days)"), low=0, high=60, required=False)
+    publish_days = WholeNumberField(_l("Publication after sign-off (working days)"), low=0, high=60, required=False)
+    archive_days = WholeNumberField(_l("Filing after publication (working days)"), low=0, high=250, required=False)
     version = VersionField(required=False)
 
 

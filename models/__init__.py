@@ -14,12 +14,13 @@ from models.distribution import (
     SeriesDistribution,
 )
 from models.files import StoredFile
+from models.inbox import Comment, DayOff, Delegation
 from models.series import Series
 from models.signin import LoginThrottle, RecoveryCode, Setting, UserSession
 from models.user import User, UserRole
 
 __all__ = [
-    "ArchiveSequence", "AuditChain", "AuditEvent", "Brief", "Copy", "Correction", "DistributionEntry",
+    "ArchiveSequence", "AuditChain", "AuditEvent", "Brief", "Comment", "Copy", "Correction", "DayOff", "Delegation", "DistributionEntry",
     "DistributionRecall", "DownloadLink", "DownloadLog", "LoginThrottle", "Recipient", "RecoveryCode", "Revision",
     "Series", "SeriesDistribution", "Setting", "StoredFile", "User", "UserRole", "UserSession",
 ]

@@ -95,6 +95,15 @@ class Brief(Base):
         # 成果统计 (stats/figures.py) reads its counts and durations from this index alone.
         Index("ix_brief_statistics", "state", "issue_year", "series_id", "supplement", "corrects_id", "annulled_at",
               "submitted_at", "signed_at", "published_at"),
+        # The inbox's lists: open briefs by state, newest first; my briefs; overdue steps.
+        Index("ix_brief_state_updated", "state", "updated_at"),
+        Index("ix_brief_author_updated", "author_id", "updated_at"),
+        Index("ix_brief_due_on", "due_on"),
+        # The brief list walks this in order and stops at a page's worth; its count scans the
+        # covering index of what readable_clause reads, not the table with its bodies.
+        Index("ix_brief_updated", "updated_at"),
+        Index("ix_brief_readable", "state", "deleted_at", "author_id", "submitted_at", "series_id", "classification",
+              "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,6 +127,12 @@ class Brief(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the brief entered its state (who holds it "since when"), and the day its current step
+    # is due: the series' allowance for the step in working days, or the brief's own deadline
+    # (urgent issues) if earlier (inbox/due.py). None: no step waits, or no limit.
+    state_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    due_on: Mapped[date | None]
+    deadline: Mapped[date | None]
 
     # Approval and sign-off: printed names stored as text beside the user links.
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

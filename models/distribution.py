@@ -158,6 +158,7 @@ class Copy(Base):
                         name="destroyed_has_witness"),
         CheckConstraint("state != 'lost' OR lost_at IS NOT NULL", name="lost_has_time"),
         Index("ix_issue_copy_recipient", "recipient_id"),
+        Index("ix_issue_copy_state", "state"),  # the clerk's inbox: copies to send, receipts awaited
     )
 
     # The policy tells a copy from a brief by this (workflows.policy.can).

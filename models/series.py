@@ -44,6 +44,11 @@ class Series(Base):
     # How a correction (更正) of an issue is issued: as a correction notice, an issue of its own
     # (notice), or as a 更正版 of the issue under its own numbers, superseding its files (edition).
     correction_mode: Mapped[str] = mapped_column(String(10), default="notice", server_default="notice")
+    # How many working days each step may take (inbox/due.py); None: no limit.
+    review_days: Mapped[int | None] = mapped_column(default=3)
+    signoff_days: Mapped[int | None] = mapped_column(default=2)
+    publish_days: Mapped[int | None] = mapped_column(default=2)
+    archive_days: Mapped[int | None] = mapped_column(default=None)
     # Bumped by every publish: the UPDATE is the series' numbering lock (see publishing/).
     numbering_lock: Mapped[int] = mapped_column(default=0)
     # Edits of the settings are optimistic-locked like briefs.

@@ -23,10 +23,13 @@ EVENT_LABELS: dict[str, str] = {
     "csv_exported": N_("CSV exported"),
     "classified_download": N_("Classified issue downloaded"),
     "audit_verified": N_("Audit trail verified"),
+    "delegation_created": N_("Delegation (委托) named"),
+    "delegation_revoked": N_("Delegation (委托) ended"),
+    "days_off_changed": N_("Days off changed"),
 }
 
 # Kinds whose subject_id is the user account they concern.
 ACCOUNT_EVENTS: frozenset[str] = frozenset({
     "login", "login_failed", "logout", "user_created", "user_changed", "user_deactivated", "user_activated",
-    "password_reset", "roles_changed",
+    "password_reset", "roles_changed", "delegation_created", "delegation_revoked",
 })

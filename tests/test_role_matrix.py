@@ -40,6 +40,9 @@ MAY: dict[str, set[str]] = {
     "view_security_log": {"auditor"},
     "view_audit_trail": {"auditor"},
     "verify_audit": {"auditor"},
+    # Issue 12: 委托 (a role that works briefs or copies), the organisation's days off (admin).
+    "delegate": {"drafter", "editor", "signer", "archivist", "clerk"},
+    "manage_days_off": {"admin"},
 }
 
 
@@ -79,6 +82,7 @@ SCREENS: dict[str, set[str]] = {
     "/audit/security-log.csv": {"auditor"},
     "/audit/trail": {"auditor"},
     "/audit/trail.csv": {"auditor"},
+    "/admin/days-off": {"admin"},
 }
 # A brief's pages: published and open, published at a classified level, a draft.
 BRIEF_PAGES = ["/briefs/{id}", "/briefs/{id}/preview", "/briefs/{id}/changes", "/briefs/{id}/issue.pdf"]
@@ -150,6 +154,7 @@ MENU: dict[str, set[str]] = {
     "/recipients": {"archivist", "admin"},  # editors and clerks reach it through 分发
     "/audit/security-log": {"auditor"},
     "/audit/trail": {"auditor"},
+    "/admin/days-off": {"admin"},
 }
 
 

@@ -60,7 +60,8 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     signed = make_brief(State.SIGNED)
     published = make_brief(State.PUBLISHED)
     values = {"brief_id": draft, "action": "submit", "user_id": people["drafter2"], "series_id": series_id,
-              "copy_id": 1, "entry_id": 1, "direction": "up", "link_id": 1, "recipient_id": 1}
+              "copy_id": 1, "entry_id": 1, "direction": "up", "link_id": 1, "recipient_id": 1,
+              "delegation_id": 1, "day": "2026-10-08"}
     # Data that would change something if the token were not checked.
     form_data = {
         "auth.login": {"username": "drafter", "password": PASSWORD},
@@ -119,6 +120,14 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
         "word.import_form": {"series_id": "1", "file": "an upload, made fresh for each post below"},
         "word.import_revision_form": {"version": "1", "file": "an upload, made fresh for each post below"},
         "word.upload_image": {"version": "1", "caption": "伪造", "file": "an upload, made fresh for each post below"},
+        # The inbox (views/inbox.py): a comment, a deadline, 委托, the days off.
+        "inbox.comment": {"comment-body": "伪造"},
+        "inbox.deadline": {"deadline-deadline": "2030-01-01"},
+        "inbox.delegate": {"delegation-delegate_id": "1", "delegation-role": "drafter",
+                           "delegation-starts_on": "2026-12-01", "delegation-ends_on": "2026-12-09"},
+        "inbox.end_delegation": {},
+        "inbox.days_off": {"day-day": "2026-10-08", "day-note": "伪造"},
+        "inbox.delete_day_off": {},
     }
 
     def data_for(endpoint: str) -> dict:
@@ -142,7 +151,8 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     persona.update({"corrections.request_form": "editor", "corrections.confirm_form": "signer",
                     "amendments.correct": "editor", "amendments.reissue_form": "editor", "amendments.annul": "signer",
                     "admin.user_roles": "security_admin", "admin.series_classification": "security_admin",
-                    "audit.verify": "auditor"})
+                    "audit.verify": "auditor", "inbox.days_off": "admin", "inbox.delete_day_off": "admin",
+                    "inbox.deadline": "editor"})
     clients = {name: login_as(name) for name in ("admin", "drafter", "editor", "archivist", "signer",
                                                  "security_admin", "auditor")}
     before = snapshot(app)
@@ -179,8 +189,9 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     # a correction's request and confirmation; and sign-in: second factor, enrolment at sign-in,
     # set-up, turning off, recovery codes, the two-factor policy; a Word import (new draft and
     # revision) and an image upload; the language switch and the brief page's own action POST;
-    # 更正 (a correction draft, a 更正版) and 作废
-    assert len(checked) == 48, checked
+    # 更正 (a correction draft, a 更正版) and 作废; the inbox's comment, deadline, delegation (name,
+    # end) and days off (add, remove)
+    assert len(checked) == 54, checked
     assert snapshot(app) == before
 
 

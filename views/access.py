@@ -31,6 +31,12 @@ def _get_checked(model: type[SubjectT], subject_id: int, action: str) -> Subject
     if subject is None:
         abort(404)
     decision = can(current_user, subject, action)
+    if not decision and action == READ and decision.refusal is Refusal.NOT_FOUND and model is Brief:
+        # 委托: a delegate reads what the colleague they stand in for reads (e.g. their draft).
+        from inbox.delegation import acting_for
+
+        if any(can(actor, subject, READ) for actor in acting_for(db.session, current_user._get_current_object())):
+            return subject
     if not decision:
         refuse(decision)
     return subject

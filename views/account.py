@@ -81,7 +81,7 @@ def set_language():  # type: ignore[no-untyped-def]
     target = request.form.get("next", "")
     # Only a path on this site (never //host or a scheme): the switch is no open redirect.
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = url_for("briefs.dashboard")
+        target = url_for("inbox.index")
     return redirect(target)
 
 

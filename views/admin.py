@@ -19,6 +19,7 @@ from accounts.operations import AccountProblem, assign_roles, create_account, up
 from extensions import db
 from forms.admin import ClassificationForm, RolesForm, SeriesForm, UserForm
 from forms.brief import version_of
+from inbox.due import refresh_open
 from i18n import translate
 from models import Series, User
 from status.system import system_status
@@ -32,7 +33,9 @@ from workflows.transitions import ActionRefused
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 SERIES_FIELDS = ("name", "hosts", "contact_phone", "address", "default_print_run", "timezone",
-                 "first_total_number", "supplement_numbering", "correction_mode", "active")
+                 "first_total_number", "supplement_numbering", "correction_mode", "active",
+                 "review_days", "signoff_days", "publish_days", "archive_days")
+ALLOWANCE_FIELDS = ("review_days", "signoff_days", "publish_days", "archive_days")
 
 
 @bp.get("")
@@ -178,6 +181,9 @@ def series(series_id: int | None = None) -> Response | tuple[str, int] | str:
     form.supplement_numbering.choices = [(k.value, translate(v)) for k, v in SUPPLEMENT_NUMBERING_LABELS.items()]
     if record and request.method == "GET":
         form.version.data = str(record.version)
+    elif record is None and request.method == "GET":  # a new series starts with the usual allowances
+        for field in ALLOWANCE_FIELDS:
+            getattr(form, field).data = Series.__table__.c[field].default.arg if Series.__table__.c[field].default else None
     if form.validate_on_submit():
         try:
             ZoneInfo(form.timezone.data)
@@ -204,6 +210,8 @@ def series(series_id: int | None = None) -> Response | tuple[str, int] | str:
             setattr(record, field, value)
         try:
             db.session.flush()
+            if not created and set(changed) & set(ALLOWANCE_FIELDS):
+                refresh_open(db.session, record.id)  # the open briefs' due dates follow
             if created or changed:
                 log_event("series_created" if created else "series_changed", subject_id=record.id,
                           series=record.name, fields=changed)

@@ -199,7 +199,7 @@ def too_many(verdict: Verdict) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
-        return redirect(url_for("briefs.dashboard"))
+        return redirect(url_for("inbox.index"))
     form = LoginForm()
     if not form.validate_on_submit():
         return render_template("login.html", form=form)
@@ -264,7 +264,7 @@ def complete_sign_in(user: User, keys: list[Key], method: str, next_url: str | N
     user.last_login_at = utcnow()
     security_log("login", user, method=method)
     db.session.commit()
-    response = make_response(page) if page is not None else redirect(next_url or url_for("briefs.dashboard"))
+    response = make_response(page) if page is not None else redirect(next_url or url_for("inbox.index"))
     _set_device_cookie(response, user)
     return response
 
@@ -349,7 +349,7 @@ def enrol_at_login():  # type: ignore[no-untyped-def]
         else:
             security_log("2fa_enabled", user, during="sign-in")
             page = render_template("recovery_codes.html", codes=codes,
-                                   next_url=pending.get("next") or url_for("briefs.dashboard"))
+                                   next_url=pending.get("next") or url_for("inbox.index"))
             return complete_sign_in(user, keys, "password+totp", pending.get("next"), page=page)
     return _enrol_page(user, form, at_login=True), status
 

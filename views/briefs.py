@@ -1,4 +1,4 @@
-"""Briefs: 我的待办, lists, create and edit, the brief page and its actions, publishing."""
+"""Briefs: lists, create and edit, the brief page and its actions, publishing."""
 
 from __future__ import annotations
 
@@ -22,7 +22,12 @@ from forms.base import refusal
 from forms.word import ImageForm
 from forms.brief import ActionForm, BriefForm, DiffForm, EditBriefForm, NewBriefForm, PublishForm, version_of
 from i18n import translate
-from models import AuditEvent, Brief, Correction, Revision, Series, StoredFile
+from forms.inbox import CommentForm, DeadlineForm
+from inbox import delegation
+from inbox.due import today as local_today
+from inbox.holders import HolderResolver
+from inbox.queries import LIST_ONLY
+from models import AuditEvent, Brief, Comment, Revision, Series, StoredFile
 from publishing.pageimages import page_png, page_texts, texts_from_json, texts_to_json
 from publishing.pipeline import PublishError, default_issue_date, next_numbers_for, print_run_now, publish
 from publishing.previews import SpecimenKey, render_throttle, specimen_cache, specimen_key
@@ -35,11 +40,26 @@ from views.access import get_brief, log_event, refuse, require
 from views.errors import error_page
 from views.inputs import int_arg
 from workflows.brief import STATE_LABELS, TRANSITIONS, State
-from workflows.correction import CorrectionState
+from workflows import holders as holder_rules
+from workflows.holders import STEP_BY_ACTION
 from workflows.copy import Medium
 from workflows.distribution import plan_copies, series_special_labels
 from workflows.limits import MAX_ID, MAX_PAGE, ContentRefused, parse_whole_number
-from workflows.policy import BROWSE_BRIEFS, EDIT, EXPORT_WORD, IMPORT_WORD, READ, UPLOAD_IMAGE, available_actions, can, may, readable_clause
+from workflows.policy import (
+    BROWSE_BRIEFS,
+    COMMENT,
+    EDIT,
+    EXPORT_WORD,
+    IMPORT_WORD,
+    READ,
+    SET_DEADLINE,
+    UPLOAD_IMAGE,
+    OnBehalf,
+    available_actions,
+    can,
+    may,
+    readable_clause,
+)
 from workflows.transitions import (
     ActionRefused,
     InvalidAction,
@@ -63,9 +83,6 @@ PIPELINE_PAGES = {
     "annul": "amendments.annul",
 }
 
-# Roles whose 我的待办 can hold something (an administrator holding none goes to the system status).
-BRIEF_WORKERS = frozenset({"drafter", "editor", "signer", "archivist", "clerk"})
-OPEN_STATES = [State.DRAFT, State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED]
 CONTENT_LABELS = [
     ("title", _l("Title")),
     ("author_line", _l("Author line")),
@@ -100,42 +117,6 @@ def _choices(form: BriefForm, brief: Brief | None = None) -> None:
         form.series_id.choices = [(s.id, s.name) for s in series]
 
 
-@bp.get("/")
-def dashboard() -> Response | str:
-    """我的待办: the briefs waiting for my action, grouped by what I am to do."""
-    if not may(current_user, BROWSE_BRIEFS):  # the auditor reads no brief: their work is the log
-        return redirect(url_for("audit.security_log"))
-    if may(current_user, "manage_users") and not current_user.role_set & BRIEF_WORKERS:
-        return redirect(url_for("admin.home"))  # an admin moves no brief: their home is the system
-    # Published issues wait only for archivists (filing) and, with a correction pending, for
-    # signers; others need not scan the archive.
-    waiting = OPEN_STATES + ([State.PUBLISHED, State.ANNULLED] if may(current_user, "manage_archive") else [])
-    correcting = Brief.id.in_(select(Correction.brief_id).where(Correction.state == CorrectionState.PENDING.value))
-    candidates = db.session.scalars(
-        select(Brief)
-        .where(readable_clause(current_user, Brief), Brief.state.in_([s.value for s in waiting]) | correcting)
-        .order_by(Brief.updated_at.desc())
-    ).all()
-    groups: dict[str, list[Brief]] = {t.action: [] for t in TRANSITIONS.values() if t.todo}
-    for brief in candidates:
-        for transition in available_actions(current_user, brief):
-            if transition.todo:
-                groups[transition.action].append(brief)
-                break
-    todo = [(TRANSITIONS[action], briefs) for action, briefs in groups.items() if briefs]
-    counts = dict(
-        db.session.execute(
-            select(Brief.state, db.func.count(Brief.id))
-            .where(readable_clause(current_user, Brief))
-            .group_by(Brief.state)
-        ).all()
-    )
-    returned = _returned_reasons([b.id for b in candidates])
-    return render_template(
-        "briefs/dashboard.html", todo=todo, counts=counts, states=list(State), returned=returned
-    )
-
-
 def _returned_reasons(brief_ids: list[int]) -> dict[int, AuditEvent]:
     """For briefs whose latest move was a return or send-back, that event (its reason)."""
     if not brief_ids:
@@ -158,7 +139,7 @@ def index() -> str:
     series_id = int_arg("series")
     query_text = request.args.get("q", "").strip()
     mine = request.args.get("mine") == "1"
-    query = select(Brief).where(readable_clause(current_user, Brief))
+    query = select(Brief).options(*LIST_ONLY).where(readable_clause(current_user, Brief))
     if state in {s.value for s in State}:
         query = query.where(Brief.state == state)
     if series_id:
@@ -262,7 +243,8 @@ def edit(brief_id: int) -> Response | tuple[str, int] | str:
     else:  # what was typed is refused (too long, control characters): shown again, with the reasons
         return render_template("briefs/form.html", form=form, brief=brief), 422
     image_form = ImageForm(formdata=None) if can(current_user, brief, UPLOAD_IMAGE) else None
-    return render_template("briefs/form.html", form=form, brief=brief, image_form=image_form)
+    return render_template("briefs/form.html", form=form, brief=brief, image_form=image_form,
+                           returned=_returned_reasons([brief.id]).get(brief.id))
 
 
 def _brief_or_gone_conflict(brief_id: int, form: ActionForm) -> Brief:
@@ -303,13 +285,40 @@ def _images(brief: Brief) -> dict[str, str]:
     return dict(image_data_uris(db.session, file_store(), brief.body))
 
 
+def _delegated_actions(brief: Brief, own: list[Any]) -> list[tuple[OnBehalf, list[Any], dict[str, ActionForm]]]:
+    """The moves the user may make on this brief for a colleague they stand in for (委托)."""
+    taken = {t.action for t in own}
+    found = []
+    for actor in delegation.acting_for(db.session, current_user._get_current_object()):  # type: ignore[attr-defined]
+        moves = [t for t in available_actions(actor, brief) if not t.pipeline_only and t.action not in taken]
+        if moves:
+            taken |= {t.action for t in moves}
+            found.append((actor, moves, {t.action: ActionForm(prefix=t.action, version=brief.version, formdata=None)
+                                         for t in moves}))
+    return found
+
+
 def _render_show(brief: Brief, *, error: str | None = None, failed: str | None = None,
-                 failed_form: ActionForm | None = None) -> str:
+                 failed_form: ActionForm | None = None, comment_form: Any = None,
+                 comment_error: str | None = None) -> str:
     events = db.session.scalars(
         select(AuditEvent).where(AuditEvent.brief_id == brief.id).order_by(AuditEvent.seq)
     ).all()
+    last_done = {e.action: e for e in events if e.action in STEP_BY_ACTION}
+    comments = db.session.scalars(select(Comment).where(Comment.brief_id == brief.id).order_by(Comment.id)).all()
+    may_comment = bool(can(current_user, brief, COMMENT))
+    own_actions = available_actions(current_user, brief)
     return render_template(
         "briefs/show.html",
+        progress=holder_rules.progress(brief.state, last_done),
+        holding=HolderResolver(db.session).holding(brief),
+        today=local_today(brief.series.timezone),
+        comments=[(c, render_body(c.body)) for c in comments],
+        comment_form=comment_form or (CommentForm(prefix="comment", formdata=None) if may_comment else None),
+        comment_error=comment_error,
+        deadline_form=DeadlineForm(prefix="deadline", deadline=brief.deadline, formdata=None)
+        if can(current_user, brief, SET_DEADLINE) else None,
+        delegated=_delegated_actions(brief, own_actions),
         brief=brief,
         body_html=render_body(brief.body, _images(brief)),
         events=events,
@@ -353,9 +362,10 @@ def act(brief_id: int, action: str) -> Response | tuple[str, int]:
         return _render_show(brief, error=reason, failed=action, failed_form=form), status
     if version_of(form) != brief.version:  # changed since the page was opened: say so, keep the text
         return _render_show(brief, error=_stale_message(), failed=action, failed_form=form), 409
+    actor = _actor(request.form.get("for"))
     try:
         apply_transition(
-            db.session, brief, action, current_user, comment=form.comment.data, expected_version=version_of(form)
+            db.session, brief, action, actor, comment=form.comment.data, expected_version=version_of(form)
         )
         db.session.commit()
     except ActionRefused as refused:
@@ -371,8 +381,20 @@ def act(brief_id: int, action: str) -> Response | tuple[str, int]:
     flash(_("Done: %(action)s.", action=translate(transition.label)), "success")
     # After a return or withdrawal the actor may no longer see the brief: go back to the tasks.
     if not can(current_user, brief, READ):
-        return redirect(url_for("briefs.dashboard"))
+        return redirect(url_for("inbox.index"))
     return redirect(url_for("briefs.show", brief_id=brief_id))
+
+
+def _actor(principal: str | None) -> Any:
+    """Who makes the move: the user, or the user for a colleague they stand in for (委托, the
+    form's `for`): the delegation must be in force today, else 403."""
+    me = current_user._get_current_object()  # type: ignore[attr-defined]
+    if not principal:
+        return me
+    for actor in delegation.acting_for(db.session, me):
+        if str(actor.principal.id) == principal:
+            return actor
+    abort(error_page(403, _("You do not stand in for this colleague (no delegation in force today).")))
 
 
 @bp.route("/briefs/<int:brief_id>/publish", methods=["GET", "POST"])

@@ -113,6 +113,12 @@ def not_approver(actor: Actor, brief: BriefRecord) -> str | None:
     return None
 
 
+# The guards that keep duties apart (who may NOT act), as opposed to those that name who may
+# (the author, the requester). A delegate acting for a colleague (委托) is judged by these
+# for both people (workflows.policy.OnBehalf).
+SEPARATION_GUARDS: frozenset[Guard] = frozenset({not_author, not_approver, correction.not_requester})
+
+
 def _record_submission(brief: Any, actor: Actor, now: datetime, comment: str | None) -> None:
     if brief.submitted_at is None:
         brief.submitted_at = now
@@ -412,4 +418,6 @@ EVENT_LABELS: dict[str, str] = {
     "correction_of": N_("opened this correction draft"),
     "new_edition": N_("replaced its text and files with a corrected edition"),
     "annul": N_("annulled it"),
+    "comment": N_("commented"),
+    "set_deadline": N_("set the deadline"),
 }

@@ -23,7 +23,17 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, literal, or_, true
 
-from workflows.brief import EDITABLE_STATES, ISSUED_STATES, NUMBERED_STATES, TRANSITIONS, Actor, State, Transition, not_author
+from workflows.brief import (
+    EDITABLE_STATES,
+    ISSUED_STATES,
+    NUMBERED_STATES,
+    SEPARATION_GUARDS,
+    TRANSITIONS,
+    Actor,
+    State,
+    Transition,
+    not_author,
+)
 from workflows.copy import CLOSED_STATES, COPY_MOVERS, COPY_TRANSITIONS, CopyState, CopyTransition
 from workflows.i18n import N_
 from workflows.roles import ADMINISTRATOR_ROLES, Role
@@ -55,6 +65,12 @@ EDIT = "edit"
 IMPORT_WORD = "import_word"
 UPLOAD_IMAGE = "upload_image"
 EXPORT_WORD = "export_word"
+
+# The comment thread (comments/) and a brief's own deadline (inbox/due.py).
+COMMENT = "comment"
+SET_DEADLINE = "set_deadline"
+COMMENTERS = frozenset({Role.EDITOR, Role.SIGNER})
+OPEN_STATES = frozenset({State.DRAFT, State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED})
 
 REVIEW_STATES = frozenset(
     {State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED, State.PUBLISHED, State.ARCHIVED, State.ANNULLED,
@@ -159,6 +175,12 @@ def _check_transition(user: Actor, brief: Any, transition: Transition) -> Decisi
         message = guard(user, brief)
         if message:
             return Decision(Refusal.OWNERSHIP, message)
+    delegate = getattr(user, "delegate", None)
+    if delegate is not None:  # 委托: separation of duties holds for the delegate too
+        for guard in transition.guards:
+            message = guard(delegate, brief) if guard in SEPARATION_GUARDS else None
+            if message:
+                return Decision(Refusal.OWNERSHIP, message)
     if State(brief.state) not in transition.sources:
         return Decision(Refusal.STATE, N_("This action is not possible in the brief's current state."))
     for condition in transition.conditions:
@@ -188,6 +210,48 @@ def _check_edit(user: Actor, brief: Any) -> Decision:
     return ALLOWED
 
 
+def _check_thread(user: Actor, brief: Any, action: str) -> Decision:
+    """The thread is between the author, the editors and the signers who read the brief; the
+    editors set a deadline on a brief still on its way to publication."""
+    if getattr(user, "delegate", None) is not None:
+        return _ROLE_REFUSAL
+    roles = user.role_set
+    if action == COMMENT:
+        if brief.author_id != user.id and not roles & COMMENTERS:
+            return _ROLE_REFUSAL
+        return ALLOWED
+    if Role.EDITOR not in roles:
+        return _ROLE_REFUSAL
+    if State(brief.state) not in OPEN_STATES:
+        return Decision(Refusal.STATE, N_("A deadline is set only on a brief not yet published."))
+    return ALLOWED
+
+
+@dataclass(frozen=True)
+class OnBehalf:
+    """委托: `delegate` acting for `principal` in `role` (an active delegation). Reads and moves
+    as the principal, holding only that role; the separation-of-duty guards are judged for
+    both (`_check_transition`). `inbox.delegation` builds them from the delegations in force."""
+
+    principal: Any
+    delegate: Any
+    role: str
+    until: Any = None  # the delegation's last day, for the pages
+    is_authenticated: bool = True
+
+    @property
+    def id(self) -> int:
+        return self.principal.id
+
+    @property
+    def display_name(self) -> str:
+        return self.principal.display_name
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset({self.role}) & self.principal.role_set & self.delegate.role_set
+
+
 def can(user: Actor, brief: Any, action: str) -> Decision:
     """May `user` take `action` ("read", "edit", a lifecycle action or a distribution action)
     on `brief` now? Given a copy instead of a brief, answers for the copy (`_can_copy`)."""
@@ -200,6 +264,10 @@ def can(user: Actor, brief: Any, action: str) -> Decision:
         return Decision(Refusal.NOT_FOUND, N_("This brief does not exist or you may not see it."))
     if action in (READ, EXPORT_WORD):
         return ALLOWED
+    if action in (COMMENT, SET_DEADLINE):
+        return _check_thread(user, brief, action)
+    if getattr(user, "delegate", None) is not None and action not in TRANSITIONS:
+        return _ROLE_REFUSAL  # a delegate makes the colleague's moves, nothing else in their name
     if action in (EDIT, IMPORT_WORD, UPLOAD_IMAGE):
         return _check_edit(user, brief)
     if action in DISTRIBUTION_ACTIONS:
@@ -229,6 +297,10 @@ GENERAL_ACTIONS: dict[str, frozenset[Role]] = {
     "distribution": frozenset({Role.EDITOR, Role.CLERK}),
     # 成果统计: the year-end figures, for the editors and the series' leaders (stats/).
     "view_statistics": frozenset({Role.EDITOR, Role.SIGNER}),
+    # 委托: name a colleague with the same role to act for you while you are away.
+    "delegate": frozenset({Role.DRAFTER, Role.EDITOR, Role.SIGNER, Role.ARCHIVIST, Role.CLERK}),
+    # Working days: the organisation's own days off (beyond the official holidays).
+    "manage_days_off": frozenset({Role.ADMIN}),
     # The auditor's screens: the security log, the audit trail and its verification.
     "view_security_log": frozenset({Role.AUDITOR}),
     "view_audit_trail": frozenset({Role.AUDITOR}),

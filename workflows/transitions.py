@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from inbox import due
 from models import AuditChain, AuditEvent, Brief, Revision
 from models.brief import CONTENT_FIELDS, EMPTY_CONTENT
 from models.types import utcnow
@@ -106,8 +107,8 @@ def record_event(
         action=action,
         from_state=from_state,
         to_state=to_state,
-        actor_id=actor.id if actor is not None else None,
-        actor_name=actor_name or (actor.display_name if actor is not None else "system"),
+        actor_id=_doer(actor).id if actor is not None else None,
+        actor_name=actor_name or _actor_name(actor),
         created_at=now or utcnow(),
         reason=reason or None,
         revision=(brief.revision_number or None) if brief is not None else None,
@@ -123,6 +124,21 @@ def record_event(
         brief.audit_head = event.hash
     session.info.setdefault("audit_appended", []).append((event.global_seq, event.hash, action))
     return event
+
+
+def _doer(actor: Any) -> Any:
+    """Who made the move: the delegate when one acts for a colleague (委托)."""
+    return getattr(actor, "delegate", None) or actor
+
+
+def _actor_name(actor: Any) -> str:
+    """The name the audit trail records: "吴刚（代李青办理）" for a delegate's move."""
+    if actor is None:
+        return "system"
+    delegate = getattr(actor, "delegate", None)
+    if delegate is None:
+        return str(actor.display_name)
+    return f"{delegate.display_name}（代{actor.display_name}办理）"[:64]
 
 
 def _lock_brief_row(session: Session, brief: Brief) -> None:
@@ -210,7 +226,8 @@ def create_brief(session: Session, author: Any, series: Any, content: Mapping[st
     if not fields["special_report"] and series.id is not None and correction_of is None:
         # A brief starts from its series' default distribution list (workflows.distribution).
         fields["special_report"] = distribution.series_special_labels(session, series.id)
-    brief = Brief(series=series, author_id=author.id, state=State.DRAFT.value, created_at=now, revision_number=0)
+    brief = Brief(series=series, author_id=author.id, state=State.DRAFT.value, created_at=now, revision_number=0,
+                  state_since=now)
     if correction_of is not None:
         brief.corrects_id = correction_of.id
         brief.correction_kind = correction_kind
@@ -286,6 +303,9 @@ def apply_transition(
         brief.state = target
     finally:
         brief._transition_in_progress = False
+    if target != source:
+        brief.state_since = now
+    due.refresh(session, brief)
     event = record_event(session, brief, action, actor, from_state=source, to_state=target, reason=comment, now=now)
     session.flush()
     return event

@@ -1,7 +1,7 @@
 """更正 and 作废 after publication: correction drafts, 更正版 editions, annulled issues; 成果统计 indexes
 
 Revision ID: a7c2e9d4b1f6
-Revises: f3c1d8a2b5e7
+Revises: b7e2d4f91a63
 Create Date: 2026-12-02 00:40:00
 
 Adds the states `annulled` and `reissued` and the checks they imply; autogenerate does not
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = 'a7c2e9d4b1f6'
-down_revision = 'f3c1d8a2b5e7'
+down_revision = 'b7e2d4f91a63'
 branch_labels = None
 depends_on = None
 
