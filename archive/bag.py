@@ -19,7 +19,7 @@ from publishing.brieffile import brief_as_file
 from publishing.pipeline import approval_record
 from publishing.storage import Store
 from tabular import csv_text
-from workflows.policy import ISSUED_STATES
+from workflows.brief import NUMBERED_STATES
 
 # 归档文件目录 columns after DA/T 22-2015.
 CATALOGUE_COLUMNS = ["序号", "档号", "期号", "责任者", "题名", "日期", "密级", "页数", "备注"]
@@ -31,7 +31,7 @@ class ExportError(Exception):
 
 def issued_briefs(session: Session, series_id: int | None, year: int | None) -> list[Brief]:
     """The published and filed issues of a series and/or year, oldest first."""
-    query = select(Brief).where(Brief.state.in_([s.value for s in ISSUED_STATES]))
+    query = select(Brief).where(Brief.state.in_([s.value for s in NUMBERED_STATES]))
     if series_id:
         query = query.where(Brief.series_id == series_id)
     if year:

@@ -245,6 +245,9 @@ def make_brief(app: Flask, people: dict[str, int], series_id: int) -> Callable[.
         **content: Any,
     ) -> int:
         state = State(state)
+        annul = state is State.ANNULLED  # 作废: published, then annulled by a signer (annulment/)
+        if annul:
+            state = State.PUBLISHED
         fields = {"title": "关于加快我市低空经济产业发展的几点建议", "author_line": "苏州太湖智库",
                   "special_report": ["王建国书记", "李明代市长"], "body": SAMPLE_BODY}
         fields.update(content)
@@ -262,6 +265,10 @@ def make_brief(app: Flask, people: dict[str, int], series_id: int) -> Callable[.
                     comment = "不再需要" if action == "withdraw" else None
                     apply_transition(db.session, brief, action, _user(actors[action]), comment=comment)
             db.session.commit()
+            if annul:
+                from annulment.operations import annul_issue
+
+                annul_issue(db.session, brief.id, _user("signer2"), "内容有误，停止使用")
             return brief.id
 
     return factory

@@ -22,15 +22,17 @@ from flask import Flask, request_finished
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from corrections.editions import open_correction
 from corrections.operations import request_correction
 from distribution.links import make_link
 from extensions import db
 from instructions.operations import NewInstruction, register_instruction
-from models import Brief, Copy, Recipient, User
+from models import Brief, Copy, Recipient, Series, User
 from publishing.services import file_store, pdf_renderer
 from signin import twofactor
 from signoff.operations import record_paper_signoff
-from tests.conftest import PASSWORD, log_in_form
+from tests.conftest import PASSWORD, PATHS, log_in_form
+from workflows.transitions import apply_transition
 from tests.test_browser import ARTIFACTS, CHROMIUM_ARGS, TIMEOUT_MS, chromium, live_server  # noqa: F401
 from workflows import distribution as lists
 from workflows.brief import State
@@ -75,8 +77,20 @@ def build_world(app: Flask, make_brief: Any, series_id: int) -> dict[str, list[A
             ids.append((recipient.id, category, copies))
         lists.replace_series_list(db.session, series_id, [(rid, cat, n, "printed") for rid, cat, n in ids])
         db.session.commit()
-    briefs = {state: make_brief(state, special_report=[]) for state in State}
+    briefs = {state: make_brief(state, special_report=[]) for state in [*PATHS, State.ANNULLED]}
     corrected = make_brief(State.PUBLISHED, special_report=[])
+    # 更正: a correction notice draft, and a signed 更正版 draft (its own page: reissue).
+    notice_of, edition_of = make_brief(State.PUBLISHED, special_report=[]), make_brief(State.PUBLISHED, special_report=[])
+    with app.app_context():
+        notice = open_correction(db.session, notice_of, _user("editor"), "第二段数据有误").id
+        db.session.get(Series, series_id).correction_mode = "edition"
+        db.session.commit()
+        edition = open_correction(db.session, edition_of, _user("editor"), "标题有误")
+        for action, who in (("submit", "editor"), ("approve", "editor2"), ("sign", "signer")):
+            apply_transition(db.session, edition, action, _user(who))
+        db.session.get(Series, series_id).correction_mode = "notice"
+        db.session.commit()
+        edition_id = edition.id
     with app.app_context():
         brief = db.session.get(Brief, corrected)
         request_correction(db.session, corrected, _user("editor"), issue_date=brief.issue_date,
@@ -102,7 +116,7 @@ def build_world(app: Flask, make_brief: Any, series_id: int) -> dict[str, list[A
         db.session.commit()
         users = [uid for uid in db.session.scalars(select(User.id).order_by(User.id))]
         return {
-            "brief_id": [*briefs.values(), corrected],
+            "brief_id": [*briefs.values(), corrected, notice, edition_id],
             "copy_id": [copy.id],
             "recipient_id": [ids[0][0]],
             "series_id": [series_id],

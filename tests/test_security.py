@@ -113,6 +113,10 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
         "corrections.request_form": {"issue_date": "2026-11-20", "issue_number": "9", "total_number": "99",
                                      "reason": "伪造", "version": "6"},
         "corrections.confirm_form": {"comment": "伪造", "version": "6"},
+        # 更正 and 作废 after publication (views/amendments.py).
+        "amendments.correct": {"reason": "伪造", "version": "6"},
+        "amendments.reissue_form": {"version": "6"},
+        "amendments.annul": {"reason": "伪造", "version": "6"},
         # Word files and images (views/word.py).
         "word.import_form": {"series_id": "1", "file": "an upload, made fresh for each post below"},
         "word.import_revision_form": {"version": "1", "file": "an upload, made fresh for each post below"},
@@ -159,6 +163,7 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
                                  "archivist"))
     persona.update({e: "editor" for e in form_data if e.startswith("distribution.")})
     persona.update({"corrections.request_form": "editor", "corrections.confirm_form": "signer",
+                    "amendments.correct": "editor", "amendments.reissue_form": "editor", "amendments.annul": "signer",
                     "admin.user_roles": "security_admin", "admin.series_classification": "security_admin",
                     "audit.verify": "auditor", "jobs.retry": "admin", "inbox.days_off": "admin",
                     "inbox.delete_day_off": "admin", "inbox.deadline": "editor", "signoff.paper_form": "secretary",
@@ -175,7 +180,9 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
         who = persona.get(rule.endpoint, "admin" if rule.endpoint.startswith("admin.") else "drafter")
         url_values = dict(values, brief_id={"briefs.publish_form": signed, "archive.file_form": published,
                                             "corrections.request_form": published,
-                                            "corrections.confirm_form": published}.get(rule.endpoint, draft))
+                                            "corrections.confirm_form": published, "amendments.correct": published,
+                                            "amendments.reissue_form": signed,
+                                            "amendments.annul": published}.get(rule.endpoint, draft))
         url = fill(rule.rule, url_values)
         http = app.test_client() if who is None else clients[who].http
         response = http.post(url, data=data_for(rule.endpoint))
@@ -201,8 +208,9 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     # revision) and an image upload; the language switch and the brief page's own action POST;
     # a notification marked read, all marked read, the notification settings, a job's retry;
     # the inbox's comment, deadline, delegation (name, end) and days off (add, remove);
-    # a paper sign-off, linking and unlinking a secretary, a 批示 and its follow-up
-    assert len(checked) == 60, checked
+    # a paper sign-off, linking and unlinking a secretary, a 批示 and its follow-up;
+    # 更正 (a correction draft, a 更正版) and 作废
+    assert len(checked) == 63, checked
     assert snapshot(app) == before
 
 

@@ -32,6 +32,7 @@ from views.inputs import int_arg
 from workflows.filing import RETENTION_LABELS, Retention
 from workflows.i18n import N_
 from workflows.limits import BRIEF_FILE_BYTES, EARLIEST_YEAR, LATEST_YEAR, MAX_PAGE, Problem
+from workflows.brief import NUMBERED_STATES
 from workflows.policy import BROWSE_BRIEFS, ISSUED_STATES, readable_clause
 from workflows.transitions import ActionRefused, StaleBrief
 
@@ -46,7 +47,7 @@ def _retention_choices() -> list[tuple[str, str]]:
 def browse() -> str:
     """Series → year → issues, newest first; only issues the user may read."""
     require(BROWSE_BRIEFS)
-    issued = Brief.state.in_([s.value for s in ISSUED_STATES]) & readable_clause(current_user, Brief)
+    issued = Brief.state.in_([s.value for s in NUMBERED_STATES]) & readable_clause(current_user, Brief)
     series = db.session.scalars(select(Series).order_by(Series.id)).all()
     series_id = int_arg("series") or (series[0].id if series else None)
     year = int_arg("year", low=EARLIEST_YEAR, high=LATEST_YEAR)

@@ -84,6 +84,9 @@ PIPELINE_PAGES = {
     "request_correction": "corrections.request_form",
     "confirm_correction": "corrections.confirm_form",
     "sign_on_paper": "signoff.paper_form",
+    "correct": "amendments.correct",
+    "reissue": "amendments.reissue_form",
+    "annul": "amendments.annul",
 }
 
 CONTENT_LABELS = [
@@ -475,7 +478,7 @@ class _PreviewSource:
 
 
 def _preview_source(brief: Brief) -> _PreviewSource:
-    if brief.state in (State.PUBLISHED, State.ARCHIVED) and brief.master is not None:
+    if brief.state in (State.PUBLISHED, State.ARCHIVED, State.ANNULLED) and brief.master is not None:
         return _PreviewSource(f"{brief.id}-master-{brief.master.sha256[:20]}", False,
                               print_run_now(db.session, brief))
     key = specimen_key(brief, print_run_now(db.session, brief))

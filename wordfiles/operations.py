@@ -94,7 +94,7 @@ def brief_as_docx(session: Session, store: Store, brief: Brief, user: Any | None
         decision = can(user, brief, EXPORT_WORD)
         if not decision:
             raise ActionRefused(decision)
-    issued = brief.state in (State.PUBLISHED.value, State.ARCHIVED.value)
+    issued = brief.state in (State.PUBLISHED.value, State.ARCHIVED.value, State.ANNULLED.value)
     issue = printed_issue_from_brief(brief, specimen=not issued)
     images = {digest: data for digest, (data, _mime) in image_bytes(session, store, brief.body).items()}
     return write_docx(issue, brief.body, images, fonts)

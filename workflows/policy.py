@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, literal, or_, true
 from workflows.brief import (
     EDITABLE_STATES,
     ISSUED_STATES,
+    NUMBERED_STATES,
     SEPARATION_GUARDS,
     TRANSITIONS,
     Actor,
@@ -78,7 +79,8 @@ COMMENTERS = frozenset({Role.EDITOR, Role.SIGNER})
 OPEN_STATES = frozenset({State.DRAFT, State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED})
 
 REVIEW_STATES = frozenset(
-    {State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED, State.PUBLISHED, State.ARCHIVED}
+    {State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED, State.PUBLISHED, State.ARCHIVED, State.ANNULLED,
+     State.REISSUED}
 )
 
 
@@ -127,7 +129,9 @@ def can_read(user: Actor, brief: Any) -> bool:
         # A brief withdrawn while in review stays visible to those who were reviewing it.
         if state is State.WITHDRAWN and brief.submitted_at is not None:
             return True
-    if state not in ISSUED_STATES:
+    # An annulled issue is read as it was when issued (marked annulled), so that those who
+    # hold its copies learn of it and return them.
+    if state not in NUMBERED_STATES:
         return False
     # Archivists read every issue; no administrator's role reads any (三员分立).
     if Role.ARCHIVIST in roles:
@@ -151,7 +155,7 @@ def readable_clause(user: Actor, brief_cls: Any) -> ColumnElement[bool]:
     roles = user.role_set
     conditions = [brief_cls.author_id == user.id]
     if Role.ARCHIVIST in roles or reads_issues(roles):
-        issued = brief_cls.state.in_([s.value for s in ISSUED_STATES])
+        issued = brief_cls.state.in_([s.value for s in NUMBERED_STATES])
         if Role.ARCHIVIST not in roles:
             issued = and_(issued, ~_classified_for(user, brief_cls))
         conditions.append(issued)
@@ -180,7 +184,9 @@ def _classified_for(user: Actor, brief_cls: Any) -> ColumnElement[bool]:
 
 
 def _check_transition(user: Actor, brief: Any, transition: Transition) -> Decision:
-    if not user.role_set & transition.roles:
+    correction_author = (transition.correction_author and getattr(brief, "corrects_id", None) is not None
+                         and brief.author_id == user.id)
+    if not (user.role_set & transition.roles or correction_author):
         return Decision(Refusal.ROLE, N_("Your role does not allow this action."))
     for guard in transition.guards:
         message = guard(user, brief)
@@ -312,6 +318,8 @@ GENERAL_ACTIONS: dict[str, frozenset[Role]] = {
     "follow_ups": INSTRUCTION_KEEPERS,
     # 代签: which secretary acts for which leaders.
     "manage_secretaries": frozenset({Role.SECURITY_ADMIN}),
+    # 成果统计: the year-end figures, for the editors and the series' leaders (stats/).
+    "view_statistics": frozenset({Role.EDITOR, Role.SIGNER}),
     # 委托: name a colleague with the same role to act for you while you are away.
     "delegate": frozenset({Role.DRAFTER, Role.EDITOR, Role.SIGNER, Role.ARCHIVIST, Role.CLERK}),
     # Working days: the organisation's own days off (beyond the official holidays).
@@ -428,7 +436,8 @@ def _check_distribution(user: Actor, brief: Any, action: str) -> Decision:
     wanted = {VIEW_DISTRIBUTION: DISTRIBUTION_READERS, RECALL: frozenset({Role.EDITOR}), BULK_MOVES: COPY_MOVERS}
     if not roles & wanted[action]:
         return _ROLE_REFUSAL
-    if state not in ISSUED_STATES:
+    # An annulled issue's copies are still tracked (they come back, recalled by the annulment).
+    if state not in NUMBERED_STATES:
         return Decision(Refusal.STATE, N_("Copies are made when the issue is published."))
     return ALLOWED
 
