@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from extensions import db
-from models import AuditEvent, Brief, Series, User
+from models import AuditEvent, Brief, Instruction, Series, User
 from stats.figures import Filters, compute
 from workflows.brief import State
 from workflows.transitions import apply_transition
@@ -60,6 +60,11 @@ def world(app, make_brief, series_id):
         apply_transition(db.session, brief, "return", user("editor"), comment="再补充")
         apply_transition(db.session, db.session.get(Brief, sent_back), "send_back", user("signer"), comment="请修改")
         apply_transition(db.session, db.session.get(Brief, b_returned), "return", user("editor"), comment="退回")
+        # 批示: two on the first issue of A (two levels), one on the 增刊, one on B's issue
+        registrar = user("editor").id
+        for brief_id, level in ((a[0], "市委书记/市长"), (a[0], "副市级"), (a[1], "副市级"), (b[0], "部门")):
+            db.session.add(Instruction(brief_id=brief_id, leader_name="王建国", level=level, given_on=date(YEAR, 2, 1),
+                                       text="此件很好。", kind="affirm", registered_by_id=registrar))
         db.session.commit()
     return {"a": a, "b": b, "last_year": last_year, "series_a": series_id, "series_b": other_id}
 
@@ -82,11 +87,18 @@ def expected_rows(app, world) -> dict[tuple[int, int | None], dict]:
                             "annulled": sum(m.annulled_at is not None for m in members),
                             "notices": sum(m.corrects_id is not None for m in members),
                             "to_sign": median(to_sign) if to_sign else None,
-                            "to_pub": median(to_pub) if to_pub else None, "returns": 0, "send_backs": 0}
+                            "to_pub": median(to_pub) if to_pub else None, "returns": 0, "send_backs": 0,
+                            "by_level": {}, "instructed": 0}
+                ids = {m.id for m in members}
+                for i in db.session.scalars(select(Instruction).where(Instruction.brief_id.in_(ids))):
+                    out[key]["by_level"][i.level] = out[key]["by_level"].get(i.level, 0) + 1
+                out[key]["instructed"] = len({i.brief_id for i in db.session.scalars(
+                    select(Instruction).where(Instruction.brief_id.in_(ids)))})
         for e in events:
             for key in ((e.created_at.year, series_of[e.brief_id]), (e.created_at.year, None)):
                 row = out.setdefault(key, {"issues": 0, "supplements": 0, "annulled": 0, "notices": 0,
-                                           "to_sign": None, "to_pub": None, "returns": 0, "send_backs": 0})
+                                           "to_sign": None, "to_pub": None, "returns": 0, "send_backs": 0,
+                                           "by_level": {}, "instructed": 0})
                 row["returns" if e.action == "return" else "send_backs"] += 1
         return out
 
@@ -94,7 +106,7 @@ def expected_rows(app, world) -> dict[tuple[int, int | None], dict]:
 def test_figures_are_exact(app, world):
     expected = expected_rows(app, world)
     with app.app_context():
-        figures = compute(db.session, Filters())
+        figures = compute(db.session, Filters(), levels=["省部级", "市委书记/市长", "副市级", "部门"])
     got = {(r.year, r.series_id): r for r in figures.rows}
     assert set(got) == set(expected)
     for key, want in expected.items():
@@ -102,6 +114,7 @@ def test_figures_are_exact(app, world):
         assert (row.issues, row.supplements, row.annulled, row.notices, row.returns, row.send_backs) == (
             want["issues"], want["supplements"], want["annulled"], want["notices"], want["returns"],
             want["send_backs"]), key
+        assert (row.instructions_by_level, row.instructed_issues) == (want["by_level"], want["instructed"]), key
         for value, wanted in ((row.median_to_signoff, want["to_sign"]), (row.median_to_publication, want["to_pub"])):
             assert (value is None) == (wanted is None) and (value is None or abs(value - wanted) < 1e-6), key
     # and by hand, for the record of what the fixtures mean
@@ -112,7 +125,9 @@ def test_figures_are_exact(app, world):
     assert overall.issues == 5 and overall.returns == 3
     assert overall.median_to_signoff == pytest.approx(2.5)
     assert got[(YEAR - 1, world["series_a"])].issues == 1
-    assert this_a.instructed_issues is None and not figures.instructions_available
+    assert this_a.instructions_by_level == {"市委书记/市长": 1, "副市级": 2} and this_a.instructed_issues == 2
+    assert this_a.instruction_rate == pytest.approx(0.5) and figures.instructions_available
+    assert figures.levels == ["市委书记/市长", "副市级", "部门"]  # the configured order, used levels only
 
 
 def test_authors_are_counted_by_account_and_author_line(app, world):
@@ -142,7 +157,7 @@ def test_the_page_and_exports_show_the_figures(app, world, login_as):
     assert '<td data-k="issues">4</td>' in row and '<td data-k="supplements">1</td>' in row
     assert '<td data-k="to_signoff">2.2</td>' in row or '<td data-k="to_signoff">2.3</td>' in row
     assert '<td data-k="returns">2</td>' in row and '<td data-k="send_backs">1</td>' in row
-    assert page.count('<svg class="chart"') == 3 and 'data-instructions="none"' in page
+    assert page.count('<svg class="chart"') == 3 and 'data-instructions="none"' not in page
     assert f'data-year="{YEAR - 1}"' not in page  # the year filter holds
     assert client.get("/statistics?year=abc").status_code == 400
     assert client.get("/statistics?series=99999").status_code == 200  # an unknown series: nothing, no 500
