@@ -45,6 +45,9 @@ MAY: dict[str, set[str]] = {
     # Issue 12: 委托 (a role that works briefs or copies), the organisation's days off (admin).
     "delegate": {"drafter", "editor", "signer", "archivist", "clerk"},
     "manage_days_off": {"admin"},
+    # The admin retries a failed background job (jobs/); 成果统计 for editors and leaders.
+    "retry_jobs": {"admin"},
+    "view_statistics": {"editor", "signer"},
 }
 
 
@@ -87,6 +90,8 @@ SCREENS: dict[str, set[str]] = {
     "/follow-ups": {"editor", "clerk"},
     "/security/secretaries": {"security_admin"},
     "/admin/days-off": {"admin"},
+    "/statistics": {"editor", "signer"},
+    "/notifications": ALL,
 }
 # A brief's pages: published and open, published at a classified level, a draft.
 BRIEF_PAGES = ["/briefs/{id}", "/briefs/{id}/preview", "/briefs/{id}/changes", "/briefs/{id}/issue.pdf"]
