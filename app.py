@@ -45,25 +45,31 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from views import init_templates
     from views.admin import bp as admin_bp
+    from views.amendments import bp as amendments_bp
     from views.archive import bp as archive_bp
     from views.audit import bp as audit_bp
     from views.auth import bp as auth_bp
     from views.briefs import bp as briefs_bp
     from views.corrections import bp as corrections_bp
     from views.distribution import bp as distribution_bp
+    from instructions.views import bp as instructions_bp
+    from signoff.views import bp as signoff_bp
     from views.errors import init_errors
     from views.jobs import bp as jobs_bp
     from views.notifications import bp as notifications_bp
     from views.inbox import bp as inbox_bp
     from views.security import bp as security_bp
+    from views.stats import bp as stats_bp
     from views.word import bp as word_bp
     from views.work import bp as work_bp
+    from monitoring import init_monitoring
 
     init_templates(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(briefs_bp)
     app.register_blueprint(corrections_bp)
+    app.register_blueprint(amendments_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(archive_bp)
     app.register_blueprint(distribution_bp)
@@ -73,6 +79,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(work_bp)
+    app.register_blueprint(signoff_bp)
+    app.register_blueprint(instructions_bp)
+    init_monitoring(app)  # /healthz, /readyz, /metrics, request ids, JSON logs
+    app.register_blueprint(stats_bp)
     init_errors(app)
 
     from commands import register_commands

@@ -25,8 +25,18 @@ ENVIRONMENT: dict[str, type] = {
     "CANYUE_PASSWORD_MIN_LENGTH": int,
     "CANYUE_2FA_REQUIRED_ROLES": str,
     "CANYUE_CLASSIFICATIONS": str,
+    "CANYUE_SIGN_PHRASES": str,
+    "CANYUE_INSTRUCTION_LEVELS": str,
     "PROXY_FIX_X_FOR": int,
     "CANYUE_FILES_DIR": str,
+    "CANYUE_STORAGE_URL": str,
+    "CANYUE_S3_ENDPOINT_URL": str,
+    "CANYUE_S3_REGION": str,
+    "CANYUE_S3_ACCESS_KEY_ID": str,
+    "CANYUE_S3_SECRET_ACCESS_KEY": str,
+    "CANYUE_S3_PATH_STYLE": bool,
+    "CANYUE_METRICS_TOKEN": str,
+    "CANYUE_LOG_FORMAT": str,
     "CANYUE_FONTS_DIR": str,
     "CANYUE_FONDS_CODE": str,
     "CANYUE_RECEIPT_OVERDUE_DAYS": int,
@@ -103,6 +113,10 @@ class DefaultConfig:
     # 密级 levels offered on a brief, comma-separated; "" (none) is always offered.
     # Classified 涉密 levels belong only on a certified system.
     CANYUE_CLASSIFICATIONS = "内部"
+    # The stock phrases a leader picks from when signing (签发意见), one per "|".
+    CANYUE_SIGN_PHRASES = "同意印发|同意，请按程序印发|请修改后再报|阅"
+    # The levels of leader a 批示 is counted by (comma-separated, highest first).
+    CANYUE_INSTRUCTION_LEVELS = "省部级,市委书记/市长,副市级,部门"
     CANYUE_URGENCIES = "加急,特急"
     CANYUE_DEFAULT_CLASSIFICATION = "内部"
 
@@ -112,6 +126,14 @@ class DefaultConfig:
 
     # Stored files (archival PDFs): instance/files unless set (a volume in production).
     CANYUE_FILES_DIR: str | None = None
+    # Or S3-compatible object storage (publishing/objectstore.py): s3://bucket/prefix, with the
+    # endpoint (MinIO, Ceph: https://s3.example.org), region and keys (else boto3's own chain).
+    CANYUE_STORAGE_URL: str | None = None
+    CANYUE_S3_ENDPOINT_URL: str | None = None
+    CANYUE_S3_REGION: str | None = None
+    CANYUE_S3_ACCESS_KEY_ID: str | None = None
+    CANYUE_S3_SECRET_ACCESS_KEY: str | None = None
+    CANYUE_S3_PATH_STYLE = True  # bucket in the path (MinIO, Ceph); False: virtual-host style
     # Licensed fonts: instance/fonts unless set. Font roles name a family per role
     # (fangsong, title, heiti, kaiti) when the official names are not the ones installed.
     CANYUE_FONTS_DIR: str | None = None
@@ -160,6 +182,11 @@ class DefaultConfig:
     CANYUE_MAIL_TIMEOUT = 30.0
     # The address users reach Canyue at, for the links in mail (e.g. https://canyue.example.org).
     CANYUE_BASE_URL = "http://127.0.0.1:5000"
+
+    # Operations (status/): /metrics is served to this bearer token, or without one only to
+    # requests from this machine; logs are one JSON object a line ("json") or plain text ("text").
+    CANYUE_METRICS_TOKEN: str | None = None
+    CANYUE_LOG_FORMAT = "text"
 
     # The audit trail's keys (audittrail/keys.py): instance/audit-keys.json unless given here
     # as {"key id": "hex secret"} with the current id. Never in the database or a backup.

@@ -8,17 +8,18 @@ import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import bagit
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from models import Brief
+from models import Brief, Instruction, StoredFile
 from publishing.brieffile import brief_as_file
 from publishing.pipeline import approval_record
-from publishing.storage import FileStore
+from publishing.storage import Store
 from tabular import csv_text
-from workflows.policy import ISSUED_STATES
+from workflows.brief import NUMBERED_STATES
 
 # 归档文件目录 columns after DA/T 22-2015.
 CATALOGUE_COLUMNS = ["序号", "档号", "期号", "责任者", "题名", "日期", "密级", "页数", "备注"]
@@ -30,7 +31,7 @@ class ExportError(Exception):
 
 def issued_briefs(session: Session, series_id: int | None, year: int | None) -> list[Brief]:
     """The published and filed issues of a series and/or year, oldest first."""
-    query = select(Brief).where(Brief.state.in_([s.value for s in ISSUED_STATES]))
+    query = select(Brief).where(Brief.state.in_([s.value for s in NUMBERED_STATES]))
     if series_id:
         query = query.where(Brief.series_id == series_id)
     if year:
@@ -77,7 +78,31 @@ def catalogue_csv(briefs: Sequence[Brief]) -> str:
     return csv_text(rows)
 
 
-def export_bag(briefs: Sequence[Brief], store: FileStore, name: str,
+def _signoff_and_instructions(brief: Brief, store: Store, folder: Path) -> dict[str, Any]:
+    """The 签发单 as signed, the scans of a paper sign-off and of the 批示件 (each checked against
+    its SHA-256), written beside issue.pdf; and what metadata.json says of them."""
+    session = object_session(brief)
+    assert session is not None
+    files = session.scalars(select(StoredFile).where(
+        StoredFile.brief_id == brief.id, StoredFile.kind.in_(["signoff_sheet", "signoff_scan", "instruction_scan"]))
+        .order_by(StoredFile.id)).all()
+    listed = []
+    for stored in files:
+        name = stored.name.replace("/", "-")
+        (folder / name).write_bytes(store.read_verified(stored.path, stored.sha256))
+        listed.append({"file": name, "kind": stored.kind, "sha256": stored.sha256, "pages": stored.pages,
+                       "superseded": stored.superseded_by_id is not None})
+    instructions = [
+        {"leader": i.leader_name, "level": i.level, "date": i.given_on.isoformat(), "kind": i.kind, "text": i.text,
+         "follow_up": None if i.follow_up is None else {
+             "responsible": i.follow_up.responsible_name, "due": i.follow_up.due_on.isoformat(),
+             "done": i.follow_up.done, "notes": [n.text for n in i.follow_up.notes]}}
+        for i in session.scalars(select(Instruction).where(Instruction.brief_id == brief.id).order_by(Instruction.id))
+    ]
+    return {"signoff_files": listed, "instructions": instructions}
+
+
+def export_bag(briefs: Sequence[Brief], store: Store, name: str,
                on_progress: Callable[[int], None] | None = None) -> Path:
     """A validated bag of `briefs`, zipped; the caller deletes the returned file's folder.
     `on_progress(done)` is called after each issue is written (1 … len(briefs)); making,
@@ -91,12 +116,15 @@ def export_bag(briefs: Sequence[Brief], store: FileStore, name: str,
                 raise ExportError(f"{number_text(brief)} has no archival PDF")
             folder = bag_dir / folder_name(brief)
             folder.mkdir()
-            (folder / "issue.pdf").write_bytes(store.read_verified(brief.master.path, brief.master.sha256))
+            with store.open_verified(brief.master.path, brief.master.sha256) as source, \
+                    (folder / "issue.pdf").open("wb") as sink:
+                shutil.copyfileobj(source, sink, 1 << 20)
             (folder / "brief.md").write_text(brief_as_file(brief), encoding="utf-8")
             record = {**approval_record(brief), "archive_code": brief.archive_code, "retention": brief.retention,
                       "classification": brief.classification, "keywords": list(brief.keywords),
                       "pdf": {"sha256": brief.master.sha256, "pages": brief.master.pages, "bytes": brief.master.size},
                       "provenance": brief.provenance}
+            record.update(_signoff_and_instructions(brief, store, folder))
             (folder / "metadata.json").write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
             if on_progress is not None:
                 on_progress(done)

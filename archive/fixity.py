@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from models import StoredFile
 from models.types import utcnow
-from publishing.storage import FileStore, FixityError
+from publishing.storage import FixityError, Store
 
 # A file younger than this may belong to a publish still in progress: repair leaves it.
 REPAIR_MIN_AGE_SECONDS = 3600
@@ -32,7 +32,7 @@ class FixityReport:
         return not (self.missing or self.changed or self.unexpected)
 
 
-def verify_store(session: Session, store: FileStore, *, repair: bool = False,
+def verify_store(session: Session, store: Store, *, repair: bool = False,
                  on_progress: Callable[[int, int], None] | None = None, every: int = 50) -> FixityReport:
     """Check every recorded file and look for files no row names; remember each result.
 

@@ -52,11 +52,22 @@ Schema (migration 2c7e5a9d41f3; none of it is in the models, see `include_name`)
                   invisible because searches join through search_doc; `rebuild_index` purges.
     PostgreSQL:   search_doc also holds title_vec and text_vec (tsvector, GIN-indexed); phrases
                   are tsquery `<->` over the same tokens, so both engines find the same briefs
-                  (the tests run on both; pg_trgm was rejected as above). PostgreSQL keeps at
-                  most 256 positions per token per brief and positions up to 16,383, so in a
-                  brief over ~16,000 characters (or past the 256th 的, or the 256th punctuation
-                  mark for a quoted phrase with punctuation) a late phrase occurrence can be
-                  missed there; briefs are ~3,000 characters.
+                  (the tests run on both; pg_trgm was rejected as above).
+    Long briefs on PostgreSQL (migration 7b2e9f4c1a06): a tsvector keeps at most 256
+                  positions per token and clamps positions at 16,383, so past the 256th 苏州
+                  or the 16,383rd token a phrase would be missed, or (two clamped tokens look
+                  adjacent) falsely found. Two measures:
+                  - the break token, the one token every brief has hundreds of, is written
+                    in the tsvector as one of numbered variants (zq0 for breaks 1–200, zq1
+                    for the next 200, …), so no variant passes 256; a phrase's break is
+                    (zq0 | zq1 | …) in the tsquery.
+                  - a brief in which some other token, or the position, comes near a limit is
+                    `lossy`: its row also keeps its token string (`words`), and for it a
+                    phrase is a substring test on that string (" z82cf z5dde "), exact at any
+                    length, once the tsvector has found every token of the query (lexemes are
+                    never dropped, only positions). A 3,000-character brief's most frequent
+                    character occurs ~50 times, so lossy briefs are the few very long ones,
+                    and the cost is theirs alone (tests/test_search_scale.py, bench/README.md).
 
 Ranking without scoring every match
     Title hits first (the title contains every term), then body hits; each group newest first.
@@ -92,6 +103,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -103,9 +115,12 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    and_,
     bindparam,
+    case,
     column,
     event,
+    exists,
     func,
     inspect,
     literal_column,
@@ -284,7 +299,19 @@ class Query:
 
     @cached_property
     def tsquery(self) -> str:
-        return " & ".join(f"({' <-> '.join(_ENCODED[t] for t in term)})" for term in self.terms)
+        """PostgreSQL: each term a phrase; a break matches any of its numbered variants."""
+        return " & ".join(f"({' <-> '.join(_pg_token(t) for t in term)})" for term in self.terms)
+
+    @cached_property
+    def tsquery_tokens(self) -> str:
+        """Every token of every term, in any order: what a lossy tsvector can still answer."""
+        found = dict.fromkeys(_ENCODED[t] for term in self.terms for t in term if t != BREAK)
+        return " & ".join(found) or _pg_token(BREAK)
+
+    @cached_property
+    def phrases(self) -> tuple[str, ...]:
+        """Each term as it appears in a token string, spaces around (a substring test)."""
+        return tuple(f" {encode(term)} " for term in self.terms)
 
     @cached_property
     def patterns(self) -> tuple[re.Pattern[str], ...]:
@@ -524,7 +551,7 @@ def include_name(name: str | None, type_: str, parent_names: Mapping[str, Any]) 
 
 
 _doc = table("search_doc", column("id"), column("brief_id"), column("sort_key"), column("digest"),
-             column("title_vec"), column("text_vec"))
+             column("title_vec"), column("text_vec"), column("lossy"), column("words"))
 _fts_title = table("search_title", column("rowid"))
 _fts_text = table("search_text", column("rowid"))
 _brief = Brief.__table__
@@ -544,6 +571,38 @@ def _next_seqs(conn: Connection, count: int) -> list[int]:
     return list(range(last + 1, last + 1 + count))
 
 
+# A PostgreSQL tsvector keeps this many positions per token, and positions up to this one;
+# a brief within a margin of either is indexed as lossy (see the module's docstring).
+PG_MAX_POSITIONS_PER_TOKEN = 256
+PG_MAX_POSITION = 16_383
+LOSSY_MARGIN = 8
+
+
+COUNT_CAP = 1000  # PostgreSQL: the most matches a search counts
+BREAKS_PER_VARIANT = 200
+_BREAK_VARIANTS = " | ".join(f"zq{n}" for n in range(PG_MAX_POSITION // BREAKS_PER_VARIANT + 1))
+
+
+def _pg_token(tok: str) -> str:
+    return f"({_BREAK_VARIANTS})" if tok == BREAK else _ENCODED[tok]
+
+
+def pg_words(tokens_text: str) -> tuple[str, bool]:
+    """The tokens as PostgreSQL indexes them (the n-th break as zq<n // 200>), and whether
+    its tsvector would lose or clamp positions (the brief is then `lossy`)."""
+    words = tokens_text.split()
+    breaks = 0
+    for i, word in enumerate(words):
+        if word == "z":
+            words[i] = f"zq{breaks // BREAKS_PER_VARIANT}"
+            breaks += 1
+    lossy = len(words) >= PG_MAX_POSITION - LOSSY_MARGIN or (
+        len(words) - breaks >= PG_MAX_POSITIONS_PER_TOKEN - LOSSY_MARGIN
+        and max(Counter(w for w in words if not w.startswith("zq")).values())
+        >= PG_MAX_POSITIONS_PER_TOKEN - LOSSY_MARGIN)
+    return " ".join(words), lossy
+
+
 def _insert(conn: Connection, docs: Sequence[_Document], seqs: Sequence[int]) -> None:
     rows = [
         {"id": seq, "brief_id": d.brief_id, "sort_key": sort_key(d.issue_date, seq), "digest": d.digest,
@@ -553,9 +612,14 @@ def _insert(conn: Connection, docs: Sequence[_Document], seqs: Sequence[int]) ->
     if not rows:
         return
     if _dialect(conn) == "postgresql":
+        for row in rows:
+            row["words"] = row["text"] if (pg := pg_words(row["text"]))[1] else None
+            row["text"], row["lossy"] = pg
+            row["title"] = pg_words(row["title"])[0]  # short: never lossy
         conn.execute(text(
-            "INSERT INTO search_doc (id, brief_id, sort_key, digest, title_vec, text_vec) VALUES (:id, "
-            ":brief_id, :sort_key, :digest, to_tsvector('simple', :title), to_tsvector('simple', :text))"
+            "INSERT INTO search_doc (id, brief_id, sort_key, digest, title_vec, text_vec, lossy, words) VALUES "
+            "(:id, :brief_id, :sort_key, :digest, to_tsvector('simple', :title), to_tsvector('simple', :text), "
+            ":lossy, :words)"
         ), rows)
         return
     conn.execute(text("INSERT INTO search_doc (id, brief_id, sort_key, digest) "
@@ -615,7 +679,16 @@ def _tier(conn: Connection, query: Query, tier: str, filters: Sequence[ColumnEle
         if tier == TITLE:
             stmt = stmt.where(title_match)
         else:
-            stmt = stmt.where(_doc.c.text_vec.op("@@", is_comparison=True)(tsquery), ~title_match)
+            every_token = func.to_tsquery(literal_column("'simple'::regconfig"),
+                                          bindparam("tsq_tokens", query.tsquery_tokens))
+            padded = func.concat(" ", _doc.c.words, " ")
+            in_words = and_(*(func.strpos(padded, bindparam(f"phrase_{i}", phrase)) > 0
+                              for i, phrase in enumerate(query.phrases)))
+            stmt = stmt.where(
+                _doc.c.text_vec.op("@@", is_comparison=True)(every_token),
+                case((_doc.c.lossy, in_words), else_=_doc.c.text_vec.op("@@", is_comparison=True)(tsquery)),
+                ~title_match,
+            )
     else:
         match = bindparam("fts", query.fts5)
         fts = _fts_title if tier == TITLE else _fts_text
@@ -670,6 +743,7 @@ class SearchPage:
     hits: list[Hit] = field(default_factory=list)
     has_more: bool = False
     total: int = 0  # every match the user may read (the count the page announces)
+    total_capped: bool = False  # PostgreSQL: more than `total` (COUNT_CAP) match; not counted further
 
     @property
     def has_previous(self) -> bool:
@@ -706,13 +780,22 @@ def rebuild_index(session: Session, *, batch: int = 500) -> int:
         select(_brief.c.id).where(_brief.c.state.in_(ISSUED), _brief.c.issue_date.is_not(None))
         .order_by(_brief.c.issue_date, _brief.c.total_number, _brief.c.id)
     ).scalars().all()
+    postgresql = _dialect(conn) == "postgresql"
+    if postgresql:
+        # One CREATE INDEX after the rows is many times faster than growing the GIN indexes row
+        # by row (their pending lists flushed again and again); the transaction hides the gap.
+        conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+        conn.execute(text("DROP INDEX IF EXISTS ix_search_doc_title_vec"))
+        conn.execute(text("DROP INDEX IF EXISTS ix_search_doc_text_vec"))
     seq = 0
     for chunk in _chunks(ids, batch):
         rows = {row.id: row._mapping for row in conn.execute(select(*columns).where(_brief.c.id.in_(chunk)))}
         docs = [_document(brief_id, rows[brief_id]) for brief_id in chunk]
         _insert(conn, docs, range(seq + 1, seq + 1 + len(docs)))
         seq += len(docs)
-    if _dialect(conn) == "postgresql":
+    if postgresql:
+        conn.execute(text("CREATE INDEX ix_search_doc_title_vec ON search_doc USING gin (title_vec)"))
+        conn.execute(text("CREATE INDEX ix_search_doc_text_vec ON search_doc USING gin (text_vec)"))
         conn.execute(text("SELECT setval(pg_get_serial_sequence('search_doc', 'id'), :n, :called)"),
                      {"n": max(seq, 1), "called": seq > 0})
     _optimise(conn)
@@ -728,7 +811,8 @@ def _key_range(year_from: int | None, year_to: int | None) -> tuple[int, int] | 
 
 
 def _filters(user: Any, *, series_id: int | None, year_from: int | None, year_to: int | None,
-             author: str | None, state: str | None, classification: str | None) -> list[ColumnElement[bool]]:
+             author: str | None, state: str | None, classification: str | None, instructed: bool = False,
+             instruction_level: str | None = None) -> list[ColumnElement[bool]]:
     filters: list[ColumnElement[bool]] = [_brief.c.state.in_(ISSUED)]
     if user is not SYSTEM:
         filters.append(readable_clause(user, Brief))
@@ -744,6 +828,13 @@ def _filters(user: Any, *, series_id: int | None, year_from: int | None, year_to
         filters.append(_brief.c.state == state)
     if classification is not None and classification != "":
         filters.append(_brief.c.classification == classification)
+    if instructed or instruction_level:
+        from models.signoff import Instruction  # 领导批示 (instructions/)
+
+        given = [Instruction.brief_id == _brief.c.id]
+        if instruction_level:
+            given.append(Instruction.level == instruction_level)
+        filters.append(exists().where(*given))
     return filters
 
 
@@ -772,6 +863,8 @@ def search(
     author: str | None = None,
     state: str | None = None,
     classification: str | None = None,
+    instructed: bool = False,
+    instruction_level: str | None = None,
     page: int = 1,
     per_page: int = 20,
 ) -> SearchPage:
@@ -786,7 +879,8 @@ def search(
         return SearchPage(query, page, per_page)
     conn = session.connection()
     filters = _filters(user, series_id=series_id, year_from=year_from, year_to=year_to, author=author,
-                       state=state, classification=classification)
+                       state=state, classification=classification, instructed=instructed,
+                       instruction_level=instruction_level)
     key_range = _key_range(year_from, year_to)
     offset, wanted = (page - 1) * per_page, per_page + 1
 
@@ -807,11 +901,25 @@ def search(
     page_briefs = select(Brief).where(Brief.id.in_(ids)).options(lazyload(Brief.author))
     briefs = {b.id: b for b in session.scalars(page_briefs)} if ids else {}
     hits = [_hit(briefs[i], query, i in in_title) for i in ids if i in briefs]
-    total = len(hits) + offset if not has_more else sum(
-        conn.execute(select(func.count()).select_from(_tier(conn, query, tier, filters, key_range)
-                                                      .order_by(None).subquery())).scalar_one()
-        for tier in (TITLE, BODY))
-    return SearchPage(query, page, per_page, hits, has_more, total)
+    capped = False
+    if not has_more:
+        total = len(hits) + offset
+    elif _dialect(conn) == "postgresql":
+        # Counting every match rechecks every matching tsvector (市: all of them, seconds at
+        # 100,000 briefs); past COUNT_CAP the page says "more than".
+        total = sum(
+            conn.execute(select(func.count()).select_from(
+                _tier(conn, query, tier, filters, key_range).order_by(None).limit(COUNT_CAP + 1).subquery()
+            )).scalar_one()
+            for tier in (TITLE, BODY))
+        capped = total > COUNT_CAP
+        total = min(total, COUNT_CAP)
+    else:
+        total = sum(
+            conn.execute(select(func.count()).select_from(_tier(conn, query, tier, filters, key_range)
+                                                          .order_by(None).subquery())).scalar_one()
+            for tier in (TITLE, BODY))
+    return SearchPage(query, page, per_page, hits, has_more, total, capped)
 
 
 # ---------------------------------------------------------------------------------------------

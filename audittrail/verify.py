@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from audittrail.anchors import check_anchor_log, read_anchors
 from models import AuditChain, AuditEvent, Brief, StoredFile
-from publishing.storage import FileStore, FixityError
+from publishing.storage import Store, FixityError
 from workflows.audit import (
     GENESIS,
     LEGACY_KEY_ID,
@@ -66,7 +66,7 @@ class _NoKeys:
 
 
 def verify_audit(session: Session, keyring: Keyring | None, anchor_path: Path | None,
-                 store: FileStore | None) -> AuditReport:
+                 store: Store | None) -> AuditReport:
     report = AuditReport()
     keyring = keyring if keyring is not None else _NoKeys()  # type: ignore[assignment]
     anchored = _anchored_seqs(report, keyring, anchor_path)
@@ -181,7 +181,7 @@ def _verify_anchors_against_chain(report: AuditReport, anchored: dict[int, tuple
             report.breaks.append(ChainBreak(None, seq, f"event #{seq} differs from what anchor #{n} recorded"))
 
 
-def _verify_pdf_heads(session: Session, store: FileStore, report: AuditReport) -> None:
+def _verify_pdf_heads(session: Session, store: Store, report: AuditReport) -> None:
     """Each master made for an event carries that event's prev_hash: the brief's head as it
     stood before the event (publish, import, correction)."""
     rows = session.execute(

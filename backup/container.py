@@ -14,7 +14,7 @@ import hashlib
 import os
 import tarfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +33,15 @@ class Source:
     """A member to write: its manifest entry and where its bytes are."""
 
     member: Member
-    path: Path
+    path: Path | None
     what: str  # for messages: "the stored file sha256/ab/…"
+    opener: Callable[[], BinaryIO] | None = None  # a stored file: the store opens it (any backend)
+
+    def open(self) -> BinaryIO:
+        if self.opener is not None:
+            return self.opener()
+        assert self.path is not None
+        return self.path.open("rb")
 
 
 class _SourceProblem(Exception):
@@ -94,9 +101,9 @@ def write_tar(stream: BinaryIO, manifest: Manifest, sources: list[Source], mtime
         for source in sources:
             member = source.member
             try:
-                handle = source.path.open("rb")
+                handle = source.open()
             except OSError as error:
-                raise BackupError(f"{source.what} cannot be read ({error.strerror}); run "
+                raise BackupError(f"{source.what} cannot be read ({error.strerror or error}); run "
                                   "`flask --app app archive verify`") from None
             with handle:
                 reader = _Hashing(handle)

@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 import time
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -103,16 +104,15 @@ def create_backup(app: Flask, output: Path | None, recipients: Sequence[str] = (
         for relative, sha256, size in sorted(facts.files):
             if not safe_store_path(relative):
                 raise BackupError(f"a stored_file row names a path outside the store: {relative!r}")
-            path = store.root / relative
-            try:
-                found = path.stat().st_size
-            except FileNotFoundError:
+            found = store.size_of(relative)
+            if found is None:
                 raise BackupError(f"the stored file {relative} is missing; run `flask --app app archive verify` "
                                   "(and take the file from an earlier backup)") from None
             if found != size:
                 raise BackupError(f"the stored file {relative} is {found} bytes, its record says {size}; run "
                                   "`flask --app app archive verify`")
-            sources.append(Source(Member(FILES_PREFIX + relative, sha256, size), path, f"the stored file {relative}"))
+            sources.append(Source(Member(FILES_PREFIX + relative, sha256, size), None, f"the stored file {relative}",
+                                  opener=functools.partial(store.open, relative)))
         key_ids = sorted(facts.key_ids | anchor_kids)
         held = dict(keyring.keys) if keyring is not None else {}
         notes = [anchor_note] if anchor_note else []

@@ -42,7 +42,7 @@ from backup.snapshot import (
 )
 from extensions import db
 from models.base import Base
-from publishing.storage import TEMP_PREFIX, FileStore, fsync_dir
+from publishing.storage import TEMP_PREFIX, Store, fsync_dir
 
 # Tables whose rows make an instance non-empty: every model's (audit_chain: a head past 0),
 # and the search index's.
@@ -84,7 +84,7 @@ def key_problems(app: Flask, manifest: Manifest) -> tuple[list[str], list[str]]:
     return missing, wrong
 
 
-def instance_contents(store: FileStore, anchors: Path) -> dict[str, str]:
+def instance_contents(store: Store, anchors: Path) -> dict[str, str]:
     """What this instance holds already: database rows, stored files, anchors."""
     found = {}
     engine = db.engine
@@ -104,7 +104,7 @@ def instance_contents(store: FileStore, anchors: Path) -> dict[str, str]:
             found["database"] = f"the database has rows in {', '.join(tables[:6])}{more}"
     files = sum(1 for _ in store.walk())
     if files:
-        found["files"] = f"the file store {store.root} holds {files} files"
+        found["files"] = f"the file store {store.describe()} holds {files} files"
     if anchors.is_file() and anchors.stat().st_size > 0:
         found["anchors"] = f"the anchor log {anchors} is not empty"
     return found
@@ -157,7 +157,7 @@ def restore_backup(app: Flask, path: Path, identity: Path | None = None, *, forc
         # Everything matched: from here on, nothing is taken back.
         for relative, temp in damaged:
             store.quarantine(relative)  # a damaged file in the way (only a --force restore meets one)
-            os.link(temp, store.root / relative)
+            store.place(relative, temp)
             os.unlink(temp)
         if force:
             names = {m.name[len(FILES_PREFIX):] for m in manifest.files()}
@@ -194,13 +194,13 @@ def restore_backup(app: Flask, path: Path, identity: Path | None = None, *, forc
     return result
 
 
-def _read_and_stage(path: Path, identity: Path | None, manifest: Manifest, store: FileStore, staged: Path,
+def _read_and_stage(path: Path, identity: Path | None, manifest: Manifest, store: Store, staged: Path,
                     result: Restored) -> tuple[bytes, list[tuple[str, Path]]]:
     """Every member checked against the manifest as it is read: the snapshot to `staged`,
     the stored files into the store (new names only), the anchor lines kept. Returns the
     anchor lines and, for stored files found damaged in the way, where the good copy waits.
     On any failure, the files it wrote are removed and BackupError says what was wrong."""
-    created: list[Path] = []
+    created: list[str] = []
     damaged: list[tuple[str, Path]] = []
     anchors: bytes | None = None
     seen: set[str] = set()
@@ -238,37 +238,35 @@ def _read_and_stage(path: Path, identity: Path | None, manifest: Manifest, store
                               f"lists ({absent[0]}, …); nothing was restored")
     except BaseException:
         for written in created:
-            written.unlink(missing_ok=True)
+            store.discard(written)
         for _, temp in damaged:
             temp.unlink(missing_ok=True)
         raise
     return anchors or b"", damaged
 
 
-def _stage_file(store: FileStore, relative: str, member: Member, data: IO[bytes], path: Path,
-                created: list[Path], damaged: list[tuple[str, Path]]) -> tuple[tuple[str, int], bool]:
+def _stage_file(store: Store, relative: str, member: Member, data: IO[bytes], path: Path,
+                created: list[str], damaged: list[tuple[str, Path]]) -> tuple[tuple[str, int], bool]:
     """Write one stored file as the store does (a temporary file, then a link that never
     replaces anything); returns its (sha256, size) and whether it was there already. A file
     already there with this content is left as it is; one with other content (damaged) is
     not touched yet: the good copy waits beside it (in `damaged`) until the whole backup has
     been read."""
-    target = store.root / relative
     if store.sha256_of_file(relative) == member.sha256:
         return copy_member(data, None, path), True
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX, suffix=".part")
+    fd, temp = tempfile.mkstemp(dir=store.staging_dir(relative), prefix=TEMP_PREFIX, suffix=".part")
     keep = False
     try:
         with os.fdopen(fd, "wb") as sink:
             found = copy_member(data, sink, path)
         if found != (member.sha256, member.size):
             return found, False
-        if target.exists():
+        try:
+            store.place(relative, Path(temp))  # never replaces: a taken name is a damaged file
+            created.append(relative)
+        except FileExistsError:
             damaged.append((relative, Path(temp)))
             keep = True
-        else:
-            os.link(temp, target)
-            created.append(target)
     finally:
         if not keep:
             os.unlink(temp)

@@ -1,8 +1,14 @@
-"""Search benchmark: full-text search (archive/search.py) against a LIKE scan, on SQLite.
+"""Search benchmark: full-text search (archive/search.py) against a LIKE scan, on SQLite or
+PostgreSQL.
 
     .venv/bin/python bench/search.py --quick          # 5,000 briefs, a smoke run (~1 min)
     .venv/bin/python bench/search.py                  # 100,000 briefs (~10 min, ~2.5 GB on disk)
     .venv/bin/python bench/search.py --db /tmp/b.sqlite3 --keep   # keep the database, and reuse it
+    pg_virtualenv -t -- .venv/bin/python bench/search.py --postgresql   # the cluster PG* names
+
+On PostgreSQL (--postgresql: the database PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE name,
+emptied first) every 2,500th brief is six times as long (~19,000 characters: past the
+tsvector's position limits), so the long-brief path of archive/search.py is part of the run.
 
 It generates synthetic issued briefs of realistic Chinese policy prose (~3,000 characters: the
 demo briefs' sentences shuffled with templated ones, Markdown headings and bold leads), writes
@@ -148,19 +154,31 @@ class Generator:
         }
 
 
-def make_app(db_path: Path) -> Any:
+def postgresql_url() -> str:
+    import os
+
+    user, password = os.environ.get("PGUSER", "postgres"), os.environ.get("PGPASSWORD", "")
+    host, port = os.environ.get("PGHOST", "localhost"), os.environ.get("PGPORT", "5432")
+    name = os.environ.get("PGDATABASE", "postgres")
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    if host.startswith("/"):
+        return f"postgresql+psycopg://{auth}/{name}?host={host}&port={port}"
+    return f"postgresql+psycopg://{auth}{host}:{port}/{name}"
+
+
+def make_app(db_path: Path | None, url: str | None = None) -> Any:
     from app import create_app
 
     files = tempfile.mkdtemp(prefix="canyue-bench-files-")  # no PDFs are made; removed at exit
     atexit.register(shutil.rmtree, files, True)
     return create_app({
-        "TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
+        "TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url or f"sqlite:///{db_path}",
         "RATELIMIT_STORAGE_URI": "memory://",
         "CANYUE_FILES_DIR": files,
     })
 
 
-def populate(db: Any, docs: int, seed: int) -> None:
+def populate(db: Any, docs: int, seed: int, long_every: int = 0) -> None:
     from models import Brief, Series, User
 
     now = datetime.now(UTC)
@@ -187,8 +205,11 @@ def populate(db: Any, docs: int, seed: int) -> None:
         issue_counters[(series_id, day.year)] = issue_counters.get((series_id, day.year), 0) + 1
         total_counters[series_id] = total_counters.get(series_id, 0) + 1
         signed = datetime(day.year, day.month, day.day, 2, tzinfo=UTC)
+        fields = generator.brief(i)
+        if long_every and i % long_every == long_every // 2:
+            fields["body"] = "\n\n".join([fields["body"]] * 6)
         batch.append({
-            **generator.brief(i), "series_id": series_id, "state": "published", "author_id": user_id,
+            **fields, "series_id": series_id, "state": "published", "author_id": user_id,
             "supplement": False, "classification": "内部", "urgency": "", "revision_number": 1,
             "created_at": now, "updated_at": now, "approved_by_id": user_id, "approved_at": signed,
             "editor_name": "李青", "signed_by_id": user_id, "signed_at": signed, "signer_name": "王志远",
@@ -249,7 +270,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20241124)
     parser.add_argument("--db", type=Path, help="database file (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the database; reuse it if it exists")
+    parser.add_argument("--postgresql", action="store_true", help="the PostgreSQL database PG* names")
     args = parser.parse_args()
+    if args.postgresql:
+        return main_postgresql(args)
     docs = 5_000 if args.quick else args.docs
     db_path = args.db or Path(tempfile.mkdtemp(prefix="canyue-bench-")) / "bench.sqlite3"
     reuse = args.keep and db_path.exists()
@@ -335,6 +359,91 @@ def main() -> None:
               f"{p95(like) / p95(fts):,.0f}× | {'yes' if same else 'no'} |")
     if not args.keep and args.db is None:
         shutil.rmtree(db_path.parent, ignore_errors=True)
+
+
+def main_postgresql(args: argparse.Namespace) -> None:
+    from flask_migrate import upgrade
+
+    from archive.search import SYSTEM, index_brief, parse_query, rebuild_index, search
+    from extensions import db
+    from models import Brief
+
+    docs = 5_000 if args.quick else args.docs
+    app = make_app(None, postgresql_url())
+    with app.app_context():
+        version = db.session.execute(text("SHOW server_version")).scalar()
+        print(f"PostgreSQL {version}, Python {sys.version.split()[0]}")
+        reuse = args.keep and db.session.execute(text("SELECT to_regclass('brief') IS NOT NULL")).scalar() and \
+            db.session.scalar(select(func.count(Brief.id)))
+        db.session.remove()
+        if reuse:
+            docs = db.session.scalar(select(func.count(Brief.id)))
+            print(f"reusing {docs:,} briefs")
+        else:
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+            upgrade()
+            started = time.perf_counter()
+            populate(db, docs, args.seed, long_every=2_500)
+            print(f"  {docs:,} briefs written in {time.perf_counter() - started:.0f} s")
+            size_before = db.session.execute(text("SELECT pg_database_size(current_database())")).scalar()
+            started = time.perf_counter()
+            indexed = rebuild_index(db.session)
+            db.session.commit()
+            index_seconds = time.perf_counter() - started
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE"))
+            grown = (db.session.execute(text("SELECT pg_database_size(current_database())")).scalar()
+                     - size_before) / 1e6
+            print(f"indexed {indexed:,} briefs in {index_seconds:.1f} s "
+                  f"({indexed / index_seconds:,.0f} briefs/s); database grew by {grown:,.0f} MB")
+        db.session.remove()
+        chars = db.session.scalar(select(func.avg(func.length(Brief.body))))
+        lossy = db.session.execute(text("SELECT count(*) FROM search_doc WHERE lossy")).scalar()
+        print(f"{docs:,} briefs, {chars:,.0f} characters of body on average; {lossy} past the tsvector's limits")
+
+        sample = random.Random(1).sample(range(1, docs + 1), 20)
+        times = []
+        for brief_id in sample:
+            brief = db.session.get(Brief, brief_id)
+            started = time.perf_counter()
+            index_brief(db.session, brief)
+            times.append((time.perf_counter() - started) * 1000)
+        db.session.rollback()
+        db.session.remove()
+        print(f"re-indexing one brief: p50 {statistics.median(times):.1f} ms, p95 {p95(times):.1f} ms")
+
+        def reset() -> None:
+            db.session.remove()
+
+        rows = []
+        for label, query in [*QUERIES, ("phrase in a long brief", "苏州工业园区")]:
+            parsed = parse_query(query)
+            matching = db.session.execute(
+                text("SELECT count(*) FROM search_doc WHERE text_vec @@ to_tsquery('simple', :q)"),
+                {"q": parsed.tsquery_tokens},
+            ).scalar()
+            reset()
+            fts_times, page = timed(lambda q=query: search(db.session, SYSTEM, q), args.reps, reset)
+            fts_ids = [h.brief.id for h in page.hits]
+            like_times, like_hits = timed(lambda q=query: like_page(db.session, q), args.baseline_reps, reset)
+            like_ids = [h.brief.id for h in like_hits]
+            rows.append((label, query, matching, fts_times, like_times, fts_ids == like_ids))
+            print(f"  {query}: {matching:,} with every token; search p50 {statistics.median(fts_times):.1f} ms, "
+                  f"LIKE p50 {statistics.median(like_times):.0f} ms", flush=True)
+    print()
+    print(f"PostgreSQL, first page (20 hits, ranked, with snippets), {docs:,} briefs; "
+          f"search p50/p95 over {args.reps} runs, LIKE scan over {args.baseline_reps}:")
+    print()
+    print("| query | briefs with every token | search p50 | search p95 | LIKE p50 | LIKE p95 | speed-up (p95) "
+          "| same page |")
+    print("|---|---:|---:|---:|---:|---:|---:|:---:|")
+    for label, query, matching, fts, like, same in rows:
+        print(f"| {label}: {query} | {matching:,} ({matching / docs:.1%}) | "
+              f"{statistics.median(fts):.1f} ms | "
+              f"{p95(fts):.1f} ms | {statistics.median(like):,.0f} ms | {p95(like):,.0f} ms | "
+              f"{p95(like) / p95(fts):,.0f}× | {'yes' if same else 'no'} |")
 
 
 if __name__ == "__main__":

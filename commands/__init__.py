@@ -4,7 +4,10 @@ from flask import Flask
 
 
 def register_commands(app: Flask) -> None:
-    from commands import archive, archive_records, audit, backup, brief, demo, security, user, worker, workflow
+    from flask_migrate.cli import db as migrate_group
+
+    from commands import (archive, archive_records, audit, backup, brief, database, demo, security, user, worker,
+                          workflow)
 
     for command in archive.COMMANDS:  # archive search, archive reindex
         archive_records.cli.add_command(command)
@@ -12,3 +15,4 @@ def register_commands(app: Flask) -> None:
     for group in (user.cli, demo.cli, workflow.cli, audit.cli, brief.cli, archive_records.cli, security.cli,
                   backup.cli, worker.cli):
         app.cli.add_command(group)
+    migrate_group.add_command(database.copy_command)  # flask --app app db copy --to postgresql://…

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from archive.importer import files_from_paths, import_batch
 from commands.security import set_demo_policy
 from extensions import db
-from models import Recipient, Series, User
+from models import Recipient, SecretaryLink, Series, User
 from publishing.brieffile import parse_brief_file
 from signin.twofactor import OFFERED
 from workflows.copy import Medium
@@ -38,6 +38,8 @@ DEMO_USERS = [
     ("auditor", "林芳", [Role.AUDITOR]),
     # 机要员: dispatches the copies, records receipts, prints the run.
     ("clerk", "刘洋", [Role.CLERK]),
+    # 秘书: records the paper sign-offs (代签) of 王志远, to whom the demo links them.
+    ("secretary", "李秘书", [Role.SECRETARY]),
 ]
 
 # The recipients directory: the leaders named on the 本期专报 line, and the units on the series'
@@ -98,6 +100,7 @@ def load_demo() -> dict[str, str]:
     replace_series_list(db.session, series.id, [
         (r.id, r.category, r.default_copies, Medium.PRINTED.value) for r in recipients if r.name not in USUAL_ABSENT
     ])
+    db.session.add(SecretaryLink(secretary_id=users["secretary"].id, leader_id=users["signer"].id))
     db.session.commit()
     past = import_batch(
         db.session, users["archivist"], files_from_paths([DEMO_PAST]),

@@ -203,13 +203,14 @@ def record_correction(ctx: PublishContext) -> None:
     ctx.event_seq = event.seq
 
 
-def record_new_files(ctx: PublishContext) -> None:
+def record_new_files(ctx: PublishContext, issue: Brief | None = None) -> None:
     """The new files become the issue's current ones; each old one stays, pointing at its
-    successor (superseded_by_id). Bulk statements, as publishing's record_files."""
+    successor (superseded_by_id). Bulk statements, as publishing's record_files. The issue is
+    the brief moved, or (a 更正版, corrections/editions.py) the one its correction draft corrects."""
     if ctx.master_blob is None:
         return  # the original PDF stays the master
     assert ctx.pdf is not None
-    session, brief = ctx.session, ctx.brief
+    session, brief = ctx.session, issue or ctx.brief
     current = session.execute(
         select(StoredFile.id, StoredFile.kind, StoredFile.copy_id)
         .where(StoredFile.brief_id == brief.id, StoredFile.superseded_by_id.is_(None))

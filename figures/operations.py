@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from figures.images import CleanImage, clean_image
 from models import Brief, StoredFile
-from publishing.storage import FileStore, FixityError
+from publishing.storage import Store, FixityError
 from rendering.markdown import image_references
 from workflows.policy import UPLOAD_IMAGE, can
 from workflows.transitions import ActionRefused
@@ -27,7 +27,7 @@ def image_markdown(digest: str, caption: str) -> str:
     return f"![{caption}](image:{digest})"
 
 
-def store_image(session: Session, store: FileStore, brief: Brief, user: Any, data: bytes, name: str) -> StoredFile:
+def store_image(session: Session, store: Store, brief: Brief, user: Any, data: bytes, name: str) -> StoredFile:
     """Re-encode and store one uploaded image for `brief`; the row (existing or new) naming it."""
     decision = can(user, brief, UPLOAD_IMAGE)
     if not decision:
@@ -36,7 +36,7 @@ def store_image(session: Session, store: FileStore, brief: Brief, user: Any, dat
     return store_clean_image(session, store, brief, image, name)
 
 
-def store_clean_image(session: Session, store: FileStore, brief: Brief, image: CleanImage, name: str) -> StoredFile:
+def store_clean_image(session: Session, store: Store, brief: Brief, image: CleanImage, name: str) -> StoredFile:
     """Store an image already re-encoded (clean_image) for `brief`; the row naming it."""
     blob = store.put(image.data, suffix=image.suffix)
     existing = session.scalar(select(StoredFile).where(
@@ -64,7 +64,7 @@ def images_of(session: Session, body: str) -> dict[str, StoredFile]:
     return {row.sha256: row for row in rows}
 
 
-def image_bytes(session: Session, store: FileStore, body: str) -> dict[str, tuple[bytes, str]]:
+def image_bytes(session: Session, store: Store, body: str) -> dict[str, tuple[bytes, str]]:
     """(data, mime type) of each image the body names and the store holds intact."""
     found: dict[str, tuple[bytes, str]] = {}
     for digest, row in images_of(session, body).items():
@@ -76,7 +76,7 @@ def image_bytes(session: Session, store: FileStore, body: str) -> dict[str, tupl
     return found
 
 
-def image_data_uris(session: Session, store: FileStore, body: str) -> Mapping[str, str]:
+def image_data_uris(session: Session, store: Store, body: str) -> Mapping[str, str]:
     """What rendering.markdown.render_body needs: each referenced image as a data: URI."""
     return {digest: f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
             for digest, (data, mime) in image_bytes(session, store, body).items()}

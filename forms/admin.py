@@ -42,6 +42,10 @@ class SeriesForm(CanyueForm):
     timezone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)])
     first_total_number = WholeNumberField(_l("总期号 of the first issue numbered here"), low=1, high=MAX_TOTAL_NUMBER)
     supplement_numbering = SelectField(_l("Supplement numbering"))  # choices translated by the view
+    correction_mode = SelectField(_l("How a correction (更正) of an issue is issued"), choices=[
+        ("notice", _l("As a correction notice, with the next number")),
+        ("edition", _l("As a corrected edition (更正版) under the same numbers")),
+    ], default="notice")
     active = BooleanField(_l("Active"), default=True)
     # How many working days each step may take (empty: no limit); inbox/due.py.
     review_days = WholeNumberField(_l("Review (working days)"), low=0, high=60, required=False)

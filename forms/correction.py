@@ -63,3 +63,15 @@ class CorrectionForm(FlaskForm):
 class ConfirmCorrectionForm(FlaskForm):
     comment = TextAreaField(_l("Opinion on the correction"), validators=[Length(max=5000)])
     version = HiddenField(validators=[DataRequired()])
+
+
+class ReasonForm(FlaskForm):
+    """A move after publication that needs only a reason (更正, 作废)."""
+
+    reason = TextAreaField(_l("Reason"), validators=[InputRequired(message=_l("Please give a reason.")),
+                                                     Length(max=5000)])
+    version = HiddenField(validators=[DataRequired()])
+
+
+class ReissueForm(FlaskForm):
+    version = HiddenField(validators=[DataRequired()])

@@ -14,15 +14,30 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, not_, or_, select
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy.orm import aliased, defer, selectinload
 
-from models import AuditEvent, Brief, Copy, Correction
+from models import AuditEvent, Brief, Copy, Correction, SecretaryLink, UserRole
+from models.brief import OPEN_CORRECTION_STATES
 from workflows import correction as correction_rules
-from workflows.brief import SEPARATION_GUARDS, TRANSITIONS, author_only, never_submitted, not_approver, not_author
+from workflows.brief import (
+    SEPARATION_GUARDS,
+    TRANSITIONS,
+    acts_for_a_signer,
+    as_edition,
+    as_notice,
+    author_only,
+    never_submitted,
+    no_open_correction,
+    not_annulled,
+    not_approver,
+    not_author,
+    not_filed,
+)
 from workflows.copy import CopyState
 from workflows.correction import CorrectionState
 from workflows.holders import FORWARD_MOVES
 from workflows.policy import readable_clause
+from workflows.roles import Role
 
 # What a list never shows is left in the table, not carried through the sort; the pending
 # correction the guards read is loaded for the whole page at once.
@@ -47,17 +62,41 @@ GUARD_SQL: dict[Callable[..., Any], Callable[[int], ColumnElement[bool]]] = {
     # As an IN over the pending corrections' briefs: an index lookup, not a probe of every issue.
     correction_rules.something_pending: lambda uid: Brief.id.in_(select(Correction.brief_id).where(_PENDING)),
     correction_rules.nothing_pending: lambda uid: not_(_pending_correction()),
+    # 代签: a leader linked to the secretary who holds the signing role and may sign the brief.
+    acts_for_a_signer: lambda uid: exists().where(
+        SecretaryLink.secretary_id == uid, UserRole.user_id == SecretaryLink.leader_id,
+        UserRole.role == Role.SIGNER.value, SecretaryLink.leader_id != Brief.author_id,
+        or_(Brief.approved_by_id.is_(None), SecretaryLink.leader_id != Brief.approved_by_id)),
     correction_rules.no_copy_moved: lambda uid: not_(
         exists().where(Copy.brief_id == Brief.id, Copy.state != CopyState.PRINTED.value)),
 }
 
 
+def _open_correction_of_brief() -> ColumnElement[bool]:
+    draft = aliased(Brief)
+    return exists().where(draft.corrects_id == Brief.id, draft.deleted_at.is_(None),
+                          draft.state.in_([st.value for st in OPEN_CORRECTION_STATES]))
+
+
+# 更正 and 作废 (workflows/brief.py): their guards as SQL too.
+GUARD_SQL.update({
+    as_notice: lambda uid: or_(Brief.correction_kind.is_(None), Brief.correction_kind != "edition"),
+    as_edition: lambda uid: Brief.correction_kind == "edition",
+    not_filed: lambda uid: Brief.archived_at.is_(None),
+    not_annulled: lambda uid: Brief.annulled_at.is_(None),
+    no_open_correction: lambda uid: not_(_open_correction_of_brief()),
+})
+
+
 def move_clause(actor: Any, action: str) -> ColumnElement[bool]:
     """`can(actor, brief, action)` for a lifecycle move, as SQL (readability included)."""
     transition = TRANSITIONS[action]
-    if not actor.role_set & transition.roles:
-        return false()
     parts = [Brief.state.in_([s.value for s in transition.sources])]
+    if not actor.role_set & transition.roles:
+        if not transition.correction_author:
+            return false()
+        # the author of a correction draft makes this move whatever their roles (policy.can)
+        parts.append(and_(Brief.corrects_id.is_not(None), Brief.author_id == actor.id))
     parts += [GUARD_SQL[g](actor.id) for g in transition.guards]
     delegate = getattr(actor, "delegate", None)
     if delegate is not None:
@@ -67,7 +106,7 @@ def move_clause(actor: Any, action: str) -> ColumnElement[bool]:
 
 
 def _open_moves(actor: Any) -> list[str]:
-    return [t.action for t in FORWARD_MOVES if actor.role_set & t.roles]
+    return [t.action for t in FORWARD_MOVES if actor.role_set & t.roles or t.correction_author]
 
 
 def todo_clause(actor: Any) -> ColumnElement[bool]:

@@ -19,6 +19,8 @@ class AuditEvent(Base):
         UniqueConstraint("brief_id", "seq", name="uq_audit_event_seq"),
         UniqueConstraint("global_seq", name="uq_audit_event_global_seq"),
         CheckConstraint("(brief_id IS NULL) = (seq IS NULL)", name="brief_event_has_seq"),
+        # 成果统计 counts returns and send-backs by action and year (stats/figures.py).
+        Index("ix_audit_event_action", "action", "created_at", "brief_id"),
         # 已办: the events a user made, newest first (inbox/).
         Index("ix_audit_event_actor", "actor_id", "id"),
     )

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from models.series import Series
     from models.user import User
 
+OPEN_CORRECTION_STATES = (State.DRAFT, State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED)
 STATE_VALUES = ", ".join(f"'{s.value}'" for s in State)
 SEQUENCE_VALUES = ", ".join(f"'{s.value}'" for s in Sequence)
 
@@ -57,21 +58,29 @@ class Brief(Base):
         # a published one carries its numbers and issue date.
         # Imported past issues (with a provenance note) keep only what was printed on them.
         CheckConstraint(
-            "state NOT IN ('awaiting_signoff', 'signed', 'published', 'archived') OR editor_name IS NOT NULL"
-            " OR provenance IS NOT NULL",
+            "state NOT IN ('awaiting_signoff', 'signed', 'published', 'archived', 'annulled', 'reissued')"
+            " OR editor_name IS NOT NULL OR provenance IS NOT NULL",
             name="approved_has_editor",
         ),
         CheckConstraint(
-            "state NOT IN ('signed', 'published', 'archived') OR (signer_name IS NOT NULL AND signed_at IS NOT NULL)"
-            " OR provenance IS NOT NULL",
+            "state NOT IN ('signed', 'published', 'archived', 'annulled', 'reissued')"
+            " OR (signer_name IS NOT NULL AND signed_at IS NOT NULL) OR provenance IS NOT NULL",
             name="signed_has_signer",
         ),
         CheckConstraint(
-            "state NOT IN ('published', 'archived') OR (issue_number IS NOT NULL AND total_number IS NOT NULL"
-            " AND issue_date IS NOT NULL AND issue_year IS NOT NULL AND number_sequence IS NOT NULL"
-            " AND (print_run IS NOT NULL OR provenance IS NOT NULL))",
+            "state NOT IN ('published', 'archived', 'annulled') OR (issue_number IS NOT NULL"
+            " AND total_number IS NOT NULL AND issue_date IS NOT NULL AND issue_year IS NOT NULL"
+            " AND number_sequence IS NOT NULL AND (print_run IS NOT NULL OR provenance IS NOT NULL))",
             name="published_has_numbers",
         ),
+        # 作废 and 更正 (workflows/brief.py): an annulled issue says when; a correction draft
+        # names the issue it corrects and how it is issued; a 更正版 holds no numbers of its own.
+        CheckConstraint("state != 'annulled' OR annulled_at IS NOT NULL", name="annulled_has_date"),
+        CheckConstraint("(corrects_id IS NULL) = (correction_kind IS NULL)", name="correction_has_kind"),
+        CheckConstraint("correction_kind IS NULL OR correction_kind IN ('notice', 'edition')",
+                        name="known_correction_kind"),
+        CheckConstraint("state != 'reissued' OR (correction_kind = 'edition' AND issue_number IS NULL"
+                        " AND total_number IS NULL)", name="reissued_holds_no_numbers"),
         CheckConstraint(
             "state != 'archived' OR (archive_code IS NOT NULL AND retention IS NOT NULL AND archive_item IS NOT NULL)",
             name="archived_has_code",
@@ -83,6 +92,9 @@ class Brief(Base):
         UniqueConstraint("series_id", "number_sequence", "issue_year", "issue_number", name="uq_brief_issue_number"),
         UniqueConstraint("series_id", "number_sequence", "total_number", name="uq_brief_total_number"),
         Index("ix_brief_state", "state"),
+        # 成果统计 (stats/figures.py) reads its counts and durations from this index alone.
+        Index("ix_brief_statistics", "state", "issue_year", "series_id", "supplement", "corrects_id", "annulled_at",
+              "submitted_at", "signed_at", "published_at"),
         # The inbox's lists: open briefs by state, newest first; my briefs; overdue steps.
         Index("ix_brief_state_updated", "state", "updated_at"),
         Index("ix_brief_author_updated", "author_id", "updated_at"),
@@ -154,6 +166,16 @@ class Brief(Base):
     # Where an imported past issue came from (it has no workflow history in Canyue).
     provenance: Mapped[str | None] = mapped_column(Text)
 
+    # 作废: when and by whom the issue was annulled (kept when it is filed afterwards).
+    annulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    annulled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # 更正: a correction draft names the issue it corrects, and whether it is issued as a
+    # correction notice (an issue of its own) or as a 更正版 (the corrected issue's new edition).
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("brief.id"), index=True)
+    correction_kind: Mapped[str | None] = mapped_column(String(10))
+    # How many 更正版 replaced this issue's text and files (0: as first published).
+    edition: Mapped[int] = mapped_column(default=0, server_default="0")
+
     # Head of the audit hash chain: the hash of this brief's latest audit event.
     audit_head: Mapped[str | None] = mapped_column(String(64))
 
@@ -174,10 +196,35 @@ class Brief(Base):
         viewonly=True, uselist=False,
     )
 
+    corrects: Mapped[Brief | None] = relationship(remote_side=[id], foreign_keys=[corrects_id])
+
     __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<Brief {self.id} {self.state}>"
+
+    @property
+    def corrects_as_edition(self) -> bool:
+        return self.correction_kind == "edition"
+
+    @property
+    def open_correction(self) -> Brief | None:
+        """The correction draft of this issue still on its way (one at a time)."""
+        session = object_session(self)
+        if session is None or self.id is None:
+            return None
+        return session.scalar(select(Brief).where(
+            Brief.corrects_id == self.id, Brief.deleted_at.is_(None),
+            Brief.state.in_([s.value for s in OPEN_CORRECTION_STATES])).limit(1))
+
+    @property
+    def corrections(self) -> list[Brief]:
+        """Every correction draft of this issue, oldest first (their states say how each ended)."""
+        session = object_session(self)
+        if session is None or self.id is None:
+            return []
+        return list(session.scalars(select(Brief).where(Brief.corrects_id == self.id, Brief.deleted_at.is_(None))
+                                    .order_by(Brief.id)))
 
     @validates("state")
     def _guard_state(self, key: str, value: str) -> str:

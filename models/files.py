@@ -8,6 +8,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base
 from models.types import UTCDateTime, utcnow
 
+# master: the archival PDF of an issue; copy: a numbered copy; image: a picture in the body;
+# signoff_sheet: the 签发单 as signed (signoff/); signoff_scan: the scan of a paper 签发单 a
+# secretary recorded (代签); instruction_scan: the scan of a 批示件 (instructions/).
+KINDS = ("master", "copy", "image", "signoff_sheet", "signoff_scan", "instruction_scan")
+KIND_VALUES = ", ".join(f"'{k}'" for k in KINDS)
+
 
 class StoredFile(Base):
     """A file of the archive: only such a row makes a stored file part of it.
@@ -18,7 +24,7 @@ class StoredFile(Base):
 
     __tablename__ = "stored_file"
     __table_args__ = (
-        CheckConstraint("kind IN ('master', 'copy', 'image')", name="known_kind"),
+        CheckConstraint(f"kind IN ({KIND_VALUES})", name="known_kind"),
         CheckConstraint("kind != 'copy' OR copy_id IS NOT NULL", name="copy_names_copy"),
         CheckConstraint("size > 0 AND pages > 0", name="not_empty"),
     )

@@ -19,6 +19,7 @@ class Series(Base):
         CheckConstraint("first_total_number > 0", name="positive_first_total"),
         CheckConstraint(f"supplement_numbering IN ({SUPPLEMENT_VALUES})", name="known_supplement_numbering"),
         CheckConstraint("default_retention IN ('Y', 'D30', 'D10')", name="known_default_retention"),
+        CheckConstraint("correction_mode IN ('notice', 'edition')", name="known_correction_mode"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,6 +41,9 @@ class Series(Base):
     classified_readers: Mapped[str] = mapped_column(String(200), default="", server_default="")
     # 保管期限 proposed when an issue of this series is filed (changeable at filing).
     default_retention: Mapped[str] = mapped_column(String(4), default="Y", server_default="Y")
+    # How a correction (更正) of an issue is issued: as a correction notice, an issue of its own
+    # (notice), or as a 更正版 of the issue under its own numbers, superseding its files (edition).
+    correction_mode: Mapped[str] = mapped_column(String(10), default="notice", server_default="notice")
     # How many working days each step may take (inbox/due.py); None: no limit.
     review_days: Mapped[int | None] = mapped_column(default=3)
     signoff_days: Mapped[int | None] = mapped_column(default=2)

@@ -53,6 +53,11 @@ class User(Base):
     totp_last_step: Mapped[int | None]
 
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    # 代签: the leaders this account (a secretary) records paper sign-offs for.
+    acting_for: Mapped[list[User]] = relationship(
+        secondary="secretary_link", primaryjoin="User.id == SecretaryLink.secretary_id",
+        secondaryjoin="User.id == SecretaryLink.leader_id", viewonly=True, order_by="User.display_name",
+    )
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"

@@ -9,8 +9,9 @@ and the unit commits in milliseconds. If another publish took the numbers meanwh
 files are made again. If any step fails, everything rolls back: no number consumed, no row
 written, the files of the attempt removed, the brief still `signed`. Later features add
 steps to these lists; they do not write a second path: confirming a correction of an issue's
-date and numbers (corrections/operations.py) runs its own lists, made of these steps, through
-the same `run_pipeline`.
+date and numbers (corrections/operations.py) and issuing a correction draft as a 更正版 of its
+issue (corrections/editions.py) run their own lists, made of these steps, through the same
+`run_pipeline`. A correction notice is published by `publish` itself, as any brief.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from figures.operations import image_data_uris
 from models import AuditEvent, Brief, Copy, Series, StoredFile
 from models.types import utcnow
 from publishing.brieffile import brief_as_file
+from monitoring.metrics import PUBLISHES
 from publishing.services import file_store, pdf_renderer
 from publishing.stamping import Stamper, copy_mark, outline_font_for
 from publishing.storage import Blob
@@ -109,9 +111,11 @@ def next_numbers_for(session: Session, brief: Brief, issue_date: date) -> IssueN
     """The numbers `brief` would get on `issue_date`, from the numbers held now; refuses a date
     outside the guard rails (workflows.numbering)."""
     series = brief.series
+    # An annulled issue (作废) keeps its numbers, which are never given again, but its date no
+    # longer holds later issues back.
     latest = session.scalar(
         select(func.max(Brief.issue_date)).where(Brief.series_id == series.id, Brief.issue_date.is_not(None),
-                                                 Brief.id != brief.id)
+                                                 Brief.annulled_at.is_(None), Brief.id != brief.id)
     )
     error = backdating_error(issue_date, latest) or horizon_error(
         issue_date, local_date(utcnow(), series.timezone), current_app.config["CANYUE_ISSUE_DATE_HORIZON_DAYS"])
@@ -158,7 +162,7 @@ def print_run_now(session: Session, brief: Brief) -> int:
     """The 共印 a page of `brief` shows: the number recorded at publication once there is one,
     before that the number of copies publishing would make now. Both come from plan_copies
     (workflows.distribution), as settle_print_run's do, so the signer signs what will print."""
-    if brief.state in (State.PUBLISHED.value, State.ARCHIVED.value):
+    if brief.state in (State.PUBLISHED.value, State.ARCHIVED.value, State.ANNULLED.value):
         return brief.print_run if brief.print_run is not None else brief.series.default_print_run
     with session.no_autoflush:
         return len(plan_copies(session, brief))
@@ -460,6 +464,7 @@ def _run_in_turn(session: Session, brief_id: int, actor: Any, action: str, begin
                 step(ctx)
             session.flush()
             session.commit()
+            PUBLISHES.labels(action, "published").inc()
             return brief
         except NumbersMoved:
             session.rollback()
@@ -467,6 +472,7 @@ def _run_in_turn(session: Session, brief_id: int, actor: Any, action: str, begin
             session.rollback()
         except BaseException:
             session.rollback()
+            PUBLISHES.labels(action, "failed").inc()
             discard_unreferenced(session, ctx.written)
             session.rollback()
             raise

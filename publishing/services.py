@@ -7,13 +7,24 @@ from typing import TYPE_CHECKING
 
 from flask import current_app
 
-from publishing.storage import FileStore
+from publishing.storage import FileStore, Store
 
 if TYPE_CHECKING:
     from rendering.pdf import PdfRenderer
 
 
-def file_store() -> FileStore:
+def file_store() -> Store:
+    """The configured store: S3-compatible object storage when CANYUE_STORAGE_URL is an
+    s3:// URL (its client made once per process), else the folder."""
+    url = current_app.config.get("CANYUE_STORAGE_URL")
+    if url:
+        store = current_app.extensions.get("canyue.store")
+        if store is None:
+            from publishing.objectstore import S3Store
+
+            store = S3Store.from_config(url, current_app.config)
+            current_app.extensions["canyue.store"] = store
+        return store
     configured = current_app.config.get("CANYUE_FILES_DIR")
     return FileStore(Path(configured) if configured else Path(current_app.instance_path) / "files")
 

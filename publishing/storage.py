@@ -1,4 +1,10 @@
-"""The file store under instance/: content-addressed, written once, never renamed or overwritten.
+"""The file store: content-addressed, written once, never renamed or overwritten.
+
+Two backends behind one interface (`Store`): `FileStore`, a folder (instance/files unless
+CANYUE_FILES_DIR says otherwise), and `publishing.objectstore.S3Store`, S3-compatible object
+storage (CANYUE_STORAGE_URL=s3://bucket/prefix). `publishing.services.file_store()` gives the
+configured one; everything else (publishing, downloads, fixity, backups, BagIt) only uses
+the interface, so every guarantee below holds on both.
 
 A file is stored under its own SHA-256 (`sha256/ab/ab12….pdf`), so two publishes can never
 collide on a name and a publish that died between writing and committing leaves at worst an
@@ -20,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO, Protocol
 
 OBJECTS = "sha256"
 QUARANTINE = "quarantine"
@@ -50,6 +57,53 @@ class StoredObject:
     modified: float  # seconds since the epoch
 
 
+BLOCK = 1 << 20
+
+
+class Store(Protocol):
+    """What every backend offers. Paths are relative to the store's root, '/'-separated."""
+
+    def describe(self) -> str: ...
+    def put(self, data: bytes, suffix: str = ".pdf") -> Blob: ...
+    def put_many(self, items: Iterable[bytes], suffix: str = ".pdf", threads: int = 8) -> list[Blob]: ...
+    def place(self, relative: str, source: Path) -> None: ...
+    def staging_dir(self, relative: str) -> Path: ...
+    def discard(self, relative: str) -> None: ...
+    def open_verified(self, relative: str, sha256: str) -> BinaryIO: ...
+    def read_verified(self, relative: str, sha256: str) -> bytes: ...
+    def exists(self, relative: str) -> bool: ...
+    def sha256_of_file(self, relative: str) -> str | None: ...
+    def size_of(self, relative: str) -> int | None: ...
+    def open(self, relative: str) -> BinaryIO: ...
+    def walk(self) -> Iterator[StoredObject]: ...
+    def copy_to(self, relative: str, destination: Path) -> None: ...
+    def quarantine(self, relative: str, *, when: datetime | None = None) -> str: ...
+    def ping(self) -> None: ...
+
+
+def safe_relative(relative: str) -> PurePosixPath:
+    parts = PurePosixPath(relative)
+    if parts.is_absolute() or ".." in parts.parts or not parts.parts or "\\" in relative:
+        raise StoreError(f"not a path inside the store: {relative!r}")
+    return parts
+
+
+def quarantine_name(relative: str, when: datetime | None) -> str:
+    stamp = (when or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return f"{QUARANTINE}/{stamp}/{relative}"
+
+
+def hash_stream(handle: BinaryIO, sink: BinaryIO | None = None) -> tuple[str, int]:
+    """SHA-256 and size of what `handle` yields, read in blocks (copied to `sink` if given)."""
+    digest, size = hashlib.sha256(), 0
+    for block in iter(lambda: handle.read(BLOCK), b""):
+        digest.update(block)
+        size += len(block)
+        if sink is not None:
+            sink.write(block)
+    return digest.hexdigest(), size
+
+
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -63,10 +117,19 @@ class FileStore:
         self.root = Path(root)
 
     def _resolve(self, relative: str) -> Path:
-        parts = PurePosixPath(relative)
-        if parts.is_absolute() or ".." in parts.parts or not parts.parts:
-            raise StoreError(f"not a path inside the store: {relative!r}")
-        return self.root.joinpath(*parts.parts)
+        return self.root.joinpath(*safe_relative(relative).parts)
+
+    def describe(self) -> str:
+        return str(self.root)
+
+    def ping(self) -> None:
+        """Raise StoreError unless the store can be written to (readiness)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"{self.root}: {error.strerror or error}") from error
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise StoreError(f"{self.root} is not writable")
 
     # --- writing ---------------------------------------------------------------------
 
@@ -111,9 +174,22 @@ class FileStore:
             os.unlink(temp)
         return blob, target.parent
 
+    def place(self, relative: str, source: Path) -> None:
+        """Put the file at `source` (on the same file system: a restore stages it beside its
+        target) at `relative`, never replacing anything: FileExistsError if taken."""
+        target = self._resolve(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(source, target)
+
+    def staging_dir(self, relative: str) -> Path:
+        """Where a file bound for `relative` is written first (its own folder: link needs it)."""
+        target = self._resolve(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target.parent
+
     def _reuse(self, blob: Blob, target: Path) -> Blob:
         """The name is the content's hash, so an existing file is the same file, if intact."""
-        if sha256_of(target.read_bytes()) != blob.sha256:
+        if self.sha256_of_file(blob.path) != blob.sha256:
             raise StoreError(f"{blob.path} exists and is damaged (its content no longer matches its name); "
                              "run `archive verify` before storing it again")
         return blob
@@ -124,29 +200,46 @@ class FileStore:
 
     # --- reading ---------------------------------------------------------------------
 
-    def read_verified(self, relative: str, sha256: str) -> bytes:
-        path = self._resolve(relative)
+    def open_verified(self, relative: str, sha256: str) -> BinaryIO:
+        """The stored file, open at its start, after its SHA-256 was recomputed in blocks (never
+        loaded whole). The handle holds the inode that was checked: files are never rewritten."""
         try:
-            data = path.read_bytes()
+            handle = self._resolve(relative).open("rb")
         except FileNotFoundError as error:
             raise FixityError(f"{relative} is missing") from error
-        if sha256_of(data) != sha256:
-            raise FixityError(f"{relative} does not match its recorded SHA-256")
-        return data
+        try:
+            if hash_stream(handle)[0] != sha256:
+                raise FixityError(f"{relative} does not match its recorded SHA-256")
+            handle.seek(0)
+        except BaseException:
+            handle.close()
+            raise
+        return handle
+
+    def read_verified(self, relative: str, sha256: str) -> bytes:
+        with self.open_verified(relative, sha256) as handle:
+            return handle.read()
+
+    def open(self, relative: str) -> BinaryIO:
+        """The stored file as it is (unchecked): FileNotFoundError when missing."""
+        return self._resolve(relative).open("rb")
+
+    def size_of(self, relative: str) -> int | None:
+        try:
+            return self._resolve(relative).stat().st_size
+        except FileNotFoundError:
+            return None
 
     def exists(self, relative: str) -> bool:
         return self._resolve(relative).is_file()
 
     def sha256_of_file(self, relative: str) -> str | None:
         """The SHA-256 of the stored file, read in blocks; None when it is missing."""
-        digest = hashlib.sha256()
         try:
             with self._resolve(relative).open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
+                return hash_stream(handle)[0]
         except FileNotFoundError:
             return None
-        return digest.hexdigest()
 
     def walk(self) -> Iterator[StoredObject]:
         """Every file in the store, temporary files of interrupted writes included, except
@@ -168,8 +261,7 @@ class FileStore:
 
     def quarantine(self, relative: str, *, when: datetime | None = None) -> str:
         """Move an unreferenced file aside (quarantine/<UTC time>/<path>); where it went."""
-        stamp = (when or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-        moved = f"{QUARANTINE}/{stamp}/{relative}"
+        moved = quarantine_name(relative, when)
         target = self._resolve(moved)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.rename(self._resolve(relative), target)

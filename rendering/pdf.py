@@ -520,14 +520,29 @@ class PdfRenderer:
             data = self._write(html, options, finisher)
         return RenderedPdf(data=data, pages=document_pages[0])
 
+    def render_sheet(self, html: str, stylesheet: Path) -> RenderedPdf:
+        """A form of the office (the 签发单): plain A4 HTML with `stylesheet` (a file of static/),
+        in the issue's fonts, through the same fetcher: nothing is fetched but data: URIs and
+        Canyue's own files. No PDF/A, no justification tricks: it is a sheet, not an issue."""
+        sheet_css = CSS(filename=str(stylesheet), url_fetcher=self.url_fetcher, font_config=self.font_config)
+        with self._lock:
+            document = HTML(string=html, base_url=self.base_url, url_fetcher=self.url_fetcher).render(
+                stylesheets=[sheet_css, self.stylesheets[1]], font_config=self.font_config)
+            # The compact font subsets (install_compact_subsetting) are embedded as CFF here too.
+            data = document.write_pdf(finisher=lambda _document, pdf: embed_compact_fonts_as_cff(pdf))
+        return RenderedPdf(data=data, pages=len(document.pages))
+
     def _write(self, html: str, options: dict[str, Any], finisher: Any) -> bytes:
+        from monitoring.metrics import RENDER_SECONDS, timed
+
         token = _justify_cjk.set(True)
         try:
-            document = HTML(string=html, base_url=self.base_url, url_fetcher=self.url_fetcher).render(
-                stylesheets=self.stylesheets, font_config=self.font_config, **options
-            )
-            pin_colophon(document)
-            return document.write_pdf(finisher=finisher, **options)
+            with timed(RENDER_SECONDS):
+                document = HTML(string=html, base_url=self.base_url, url_fetcher=self.url_fetcher).render(
+                    stylesheets=self.stylesheets, font_config=self.font_config, **options
+                )
+                pin_colophon(document)
+                return document.write_pdf(finisher=finisher, **options)
         finally:
             _justify_cjk.reset(token)
 

@@ -203,6 +203,7 @@ class PrintedIssue:
     copy_number: str | None = None  # 份号; None on the archival master (the place stays blank)
     specimen: bool = False  # 样稿 watermark
     keywords: tuple[str, ...] = ()  # the PDF's metadata; not printed
+    corrected_edition: bool = False  # a 更正版: （更正版） under the numbers, like （增刊）
 
     @property
     def number_line(self) -> str:
@@ -273,4 +274,5 @@ def printed_issue_from_brief(brief: Any, *, specimen: bool, copy_number: str | N
         copy_number=copy_number,
         specimen=specimen,
         keywords=tuple(getattr(brief, "keywords", None) or ()),
+        corrected_edition=bool(getattr(brief, "edition", 0)),
     )

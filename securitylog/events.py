@@ -25,6 +25,8 @@ EVENT_LABELS: dict[str, str] = {
     "csv_exported": N_("CSV exported"),
     "classified_download": N_("Classified issue downloaded"),
     "audit_verified": N_("Audit trail verified"),
+    "secretary_linked": N_("Secretary linked to a leader"),
+    "secretary_unlinked": N_("Secretary unlinked from a leader"),
     "delegation_created": N_("Delegation (委托) named"),
     "delegation_revoked": N_("Delegation (委托) ended"),
     "days_off_changed": N_("Days off changed"),

@@ -26,3 +26,15 @@ function markScrollBoxes() {
 }
 document.addEventListener("DOMContentLoaded", markScrollBoxes);
 window.addEventListener("resize", markScrollBoxes);
+
+// The sign-off sheet's stock phrases (同意印发 …): a click puts the phrase into the opinion box.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("button[data-phrase]").forEach((button) => {
+    button.addEventListener("click", () => {
+      const box = document.getElementById(button.dataset.phraseTarget);
+      if (!box) return;
+      box.value = button.dataset.phrase;
+      box.focus();
+    });
+  });
+});

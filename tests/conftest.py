@@ -21,7 +21,7 @@ from werkzeug.security import generate_password_hash
 
 from app import create_app
 from extensions import db
-from models import Brief, Series, User
+from models import Brief, SecretaryLink, Series, User
 from models.base import Base
 from archive.filing import file_issue
 from publishing.pipeline import publish
@@ -46,6 +46,8 @@ PEOPLE: dict[str, tuple[str, tuple[str, ...]]] = {
     # 三员分立: the two who watch the admin.
     "security_admin": ("黄磊", ("security_admin",)),
     "auditor": ("林芳", ("auditor",)),
+    # 代签: records the paper sign-offs of "signer" (linked in the `people` fixture).
+    "secretary": ("李秘书", ("secretary",)),
     # People holding two roles, for separation of duties.
     "drafter_editor": ("钱进", ("drafter", "editor")),
     "editor_signer": ("冯远", ("editor", "signer")),
@@ -175,6 +177,7 @@ def people(app: Flask) -> dict[str, int]:
             db.session.add(user)
             db.session.flush()
             ids[name] = user.id
+        db.session.add(SecretaryLink(secretary_id=ids["secretary"], leader_id=ids["signer"]))
         db.session.commit()
     return ids
 
@@ -244,6 +247,9 @@ def make_brief(app: Flask, people: dict[str, int], series_id: int) -> Callable[.
         **content: Any,
     ) -> int:
         state = State(state)
+        annul = state is State.ANNULLED  # 作废: published, then annulled by a signer (annulment/)
+        if annul:
+            state = State.PUBLISHED
         fields = {"title": "关于加快我市低空经济产业发展的几点建议", "author_line": "苏州太湖智库",
                   "special_report": ["王建国书记", "李明代市长"], "body": SAMPLE_BODY}
         fields.update(content)
@@ -261,6 +267,10 @@ def make_brief(app: Flask, people: dict[str, int], series_id: int) -> Callable[.
                     comment = "不再需要" if action == "withdraw" else None
                     apply_transition(db.session, brief, action, _user(actors[action]), comment=comment)
             db.session.commit()
+            if annul:
+                from annulment.operations import annul_issue
+
+                annul_issue(db.session, brief.id, _user("signer2"), "内容有误，停止使用")
             return brief.id
 
     return factory
@@ -335,3 +345,43 @@ def login_as(app: Flask, people: dict[str, int]) -> Callable[[str], Client]:
         return client
 
     return log_in
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[dict[str, str]]:
+    """An S3-protocol server on 127.0.0.1 (moto's server mode, in its own process) for the
+    object-storage backend; yields the app configuration that points at it."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tempfile.TemporaryFile()
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=log, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise RuntimeError(f"the S3 server did not start: {log.read().decode(errors='replace')}")
+            time.sleep(0.1)
+    config = {"CANYUE_S3_ENDPOINT_URL": endpoint, "CANYUE_S3_REGION": "us-east-1",
+              "CANYUE_S3_ACCESS_KEY_ID": "canyue-test", "CANYUE_S3_SECRET_ACCESS_KEY": "canyue-test-secret"}
+    from publishing.objectstore import make_client
+
+    make_client(config).create_bucket(Bucket="canyue-test")
+    try:
+        yield config
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()

@@ -6,23 +6,25 @@ The expectations below are written from DESIGN.md's lifecycle table, not read fr
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 import pytest
+from PIL import Image
 from flask_babel import force_locale, gettext
 from markupsafe import escape
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from corrections.operations import request_correction
 from extensions import db
-from models import Correction, User
+from models import Correction, FollowUp, Instruction, User
 from tests.conftest import PATHS, fetch
 from workflows.brief import State
 
 # The brief is written by "drafter", approved by "editor", signed by "signer".
 PERSONAS = ["drafter", "drafter2", "editor", "editor2", "signer", "signer2", "archivist", "admin", "clerk",
-            "security_admin", "auditor"]
+            "security_admin", "auditor", "secretary"]
 STATES = list(PATHS)  # every state a brief can be walked to
 
 REVIEWERS = {"editor", "editor2", "signer", "signer2"}
@@ -40,6 +42,8 @@ def can_see(persona: str, state: State) -> bool:
         return True
     if persona in REVIEWERS:
         return state in (State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED)
+    if persona == "secretary":  # linked to "signer": reads what awaits a leader's sign-off
+        return state is State.AWAITING_SIGNOFF
     return False
 
 
@@ -60,11 +64,14 @@ RULES: dict[str, tuple[set[str], dict[str, str], set[State]]] = {
     "reopen": ({"editor", "editor2", "signer", "signer2"}, {}, {State.SIGNED}),
     "publish": ({"editor", "editor2"}, {}, {State.SIGNED}),
     "archive": ({"archivist"}, {}, {State.PUBLISHED}),
+    # 代签: the secretary, for the leader linked to them ("signer", who neither wrote nor approved it).
+    "sign_on_paper": ({"secretary"}, {}, {State.AWAITING_SIGNOFF}),
 }
 TARGETS = {
     "submit": State.IN_REVIEW, "withdraw": State.WITHDRAWN, "return": State.DRAFT,
     "approve": State.AWAITING_SIGNOFF, "send_back": State.IN_REVIEW, "sign": State.SIGNED,
     "reopen": State.IN_REVIEW, "publish": State.PUBLISHED, "archive": State.ARCHIVED,
+    "sign_on_paper": State.SIGNED,
 }
 
 
@@ -80,6 +87,17 @@ def expected(persona: str, action: str, state: State) -> tuple[int, str | None]:
     if state not in sources:
         return 409, WRONG_STATE
     return 302, None
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (20, 30), (255, 255, 255)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def client_people(app) -> dict[str, int]:
+    with app.app_context():
+        return dict(db.session.execute(select(User.username, User.id)).all())
 
 
 def zh(app, message: str) -> str:
@@ -105,6 +123,11 @@ def test_action_cell(app, make_brief, login_as, persona, action, state):
         )
     elif action == "archive":
         response = client.post(f"/briefs/{brief_id}/file", {"retention": "Y", "version": str(before.version)})
+    elif action == "sign_on_paper":
+        response = client.post(f"/briefs/{brief_id}/signoff/paper", {
+            "leader_id": str(client_people(app)["signer"]), "signed_on": date.today().isoformat(),
+            "opinion": "同意印发", "version": str(before.version), "scan": (io.BytesIO(png()), "签发单.png")},
+            content_type="multipart/form-data")
     else:
         response = client.act(brief_id, action, comment)
     page = response.get_data(as_text=True)
@@ -278,3 +301,63 @@ def test_correction_cell(app, make_brief, login_as, persona, action, state, pend
         assert corrections(app, brief_id) == asked
         if reason:
             assert zh(app, reason) in page
+
+
+# --- 领导批示: every role × registering one × state, and × updating a follow-up -----------------
+
+KEEPERS = {"editor", "editor2", "clerk"}
+NOT_ISSUED = "Instructions are registered on an issue once it is published."
+
+
+def instruction_expected(persona: str, state: State) -> tuple[int, str | None]:
+    if not can_see(persona, state):
+        return 404, None
+    if persona not in KEEPERS:
+        return 403, ROLE
+    if state not in ISSUED:
+        return 409, NOT_ISSUED
+    return 302, None
+
+
+INSTRUCTION_CELLS = [(p, s) for p in PERSONAS for s in STATES]
+
+
+def instruction_form(people: dict[str, int], **extra) -> dict:
+    return {"recipient_id": "0", "leader_name": "王建国", "level": "市委书记/市长", "given_on": date.today().isoformat(),
+            "kind": "act", "text": "请研究落实。", "responsible_name": "市发改委", "owner_id": str(people["editor"]),
+            "due_on": date.today().isoformat(), **extra}
+
+
+@pytest.mark.parametrize("persona,state", INSTRUCTION_CELLS, ids=[f"{p}-{s.value}" for p, s in INSTRUCTION_CELLS])
+def test_register_instruction_cell(app, people, make_brief, login_as, persona, state):
+    brief_id = make_brief(state, issue_date=date(2026, 11, 20))
+    before = fetch(app, brief_id)
+    status, reason = instruction_expected(persona, state)
+    response = login_as(persona).post(f"/briefs/{brief_id}/instructions/new", instruction_form(people))
+    page = response.get_data(as_text=True)
+    assert response.status_code == status, page[:500]
+    with app.app_context():
+        count = db.session.scalar(select(func.count(Instruction.id)).where(Instruction.brief_id == brief_id))
+    assert count == (1 if status == 302 else 0)
+    if status != 302:
+        assert fetch(app, brief_id).version == before.version
+        if reason:
+            assert zh(app, reason) in page
+
+
+FOLLOW_UP_CELLS = [(p, s) for p in PERSONAS for s in sorted(ISSUED)]
+
+
+@pytest.mark.parametrize("persona,state", FOLLOW_UP_CELLS, ids=[f"{p}-{s.value}" for p, s in FOLLOW_UP_CELLS])
+def test_follow_up_cell(app, people, make_brief, login_as, persona, state):
+    brief_id = make_brief(state, issue_date=date(2026, 11, 20))
+    assert login_as("clerk").post(f"/briefs/{brief_id}/instructions/new",
+                                  instruction_form(people)).status_code == 302
+    with app.app_context():
+        follow_up_id = db.session.scalar(select(FollowUp.id))
+    status, reason = instruction_expected(persona, state)
+    response = login_as(persona).post(f"/follow-ups/{follow_up_id}", {"note": "进展", "done": "done"})
+    assert response.status_code == status
+    with app.app_context():
+        row = db.session.get(FollowUp, follow_up_id)
+        assert row.done == (status == 302) and len(row.notes) == (1 if status == 302 else 0)

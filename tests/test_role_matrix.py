@@ -18,7 +18,7 @@ from tests.conftest import fetch
 from workflows.brief import State
 from workflows.policy import BROWSE_BRIEFS, GENERAL_ACTIONS, can, may
 
-ROLES = ["drafter", "editor", "signer", "archivist", "admin", "clerk", "security_admin", "auditor"]
+ROLES = ["drafter", "editor", "signer", "archivist", "admin", "clerk", "security_admin", "auditor", "secretary"]
 ALL = set(ROLES)
 
 # General actions (may): who is granted; every other role is refused.
@@ -37,12 +37,17 @@ MAY: dict[str, set[str]] = {
     "manage_recipients": {"editor", "admin"},
     "view_recipients": {"editor", "clerk", "archivist", "admin"},
     "distribution": {"editor", "clerk"},
+    "follow_ups": {"editor", "clerk"},  # 批示落实
+    "manage_secretaries": {"security_admin"},  # 代签: who acts for whom
     "view_security_log": {"auditor"},
     "view_audit_trail": {"auditor"},
     "verify_audit": {"auditor"},
     # Issue 12: 委托 (a role that works briefs or copies), the organisation's days off (admin).
     "delegate": {"drafter", "editor", "signer", "archivist", "clerk"},
     "manage_days_off": {"admin"},
+    # The admin retries a failed background job (jobs/); 成果统计 for editors and leaders.
+    "retry_jobs": {"admin"},
+    "view_statistics": {"editor", "signer"},
 }
 
 
@@ -82,7 +87,11 @@ SCREENS: dict[str, set[str]] = {
     "/audit/security-log.csv": {"auditor"},
     "/audit/trail": {"auditor"},
     "/audit/trail.csv": {"auditor"},
+    "/follow-ups": {"editor", "clerk"},
+    "/security/secretaries": {"security_admin"},
     "/admin/days-off": {"admin"},
+    "/statistics": {"editor", "signer"},
+    "/notifications": ALL,
 }
 # A brief's pages: published and open, published at a classified level, a draft.
 BRIEF_PAGES = ["/briefs/{id}", "/briefs/{id}/preview", "/briefs/{id}/changes", "/briefs/{id}/issue.pdf"]
@@ -154,6 +163,8 @@ MENU: dict[str, set[str]] = {
     "/recipients": {"archivist", "admin"},  # editors and clerks reach it through 分发
     "/audit/security-log": {"auditor"},
     "/audit/trail": {"auditor"},
+    "/follow-ups": {"editor", "clerk"},
+    "/security/secretaries": {"security_admin"},
     "/admin/days-off": {"admin"},
 }
 

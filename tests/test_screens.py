@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,17 @@ from flask import Flask, request_finished
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from corrections.editions import open_correction
 from corrections.operations import request_correction
 from distribution.links import make_link
 from extensions import db
-from models import Brief, Copy, Recipient, User
+from instructions.operations import NewInstruction, register_instruction
+from models import Brief, Copy, Recipient, Series, User
+from publishing.services import file_store, pdf_renderer
 from signin import twofactor
-from tests.conftest import PASSWORD, log_in_form
+from signoff.operations import record_paper_signoff
+from tests.conftest import PASSWORD, PATHS, log_in_form
+from workflows.transitions import apply_transition
 from tests.test_browser import ARTIFACTS, CHROMIUM_ARGS, TIMEOUT_MS, chromium, live_server  # noqa: F401
 from workflows import distribution as lists
 from workflows.brief import State
@@ -35,7 +41,7 @@ pytestmark = pytest.mark.browser
 
 SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
 # Whoever may see a page, the first in this order visits it.
-ROLES = ["drafter", "editor", "signer", "archivist", "clerk", "admin", "security_admin", "auditor"]
+ROLES = ["drafter", "editor", "signer", "archivist", "clerk", "admin", "security_admin", "auditor", "secretary"]
 # Signing in, and the second step of it (reached through a real sign-in, below).
 PUBLIC = {"auth.login"}
 PENDING_SIGN_IN = {"auth.enrol_at_login", "auth.second_factor"}
@@ -44,6 +50,14 @@ PENDING_SIGN_IN = {"auth.enrol_at_login", "auth.second_factor"}
 PART_OF_A_PAGE = {"briefs.preview_page"}
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
                "resultTypes": ["violations"]}
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (30, 40), (255, 255, 255)).save(out, format="PNG")
+    return out.getvalue()
 
 
 def _user(name: str) -> User:
@@ -63,8 +77,20 @@ def build_world(app: Flask, make_brief: Any, series_id: int) -> dict[str, list[A
             ids.append((recipient.id, category, copies))
         lists.replace_series_list(db.session, series_id, [(rid, cat, n, "printed") for rid, cat, n in ids])
         db.session.commit()
-    briefs = {state: make_brief(state, special_report=[]) for state in State}
+    briefs = {state: make_brief(state, special_report=[]) for state in [*PATHS, State.ANNULLED]}
     corrected = make_brief(State.PUBLISHED, special_report=[])
+    # 更正: a correction notice draft, and a signed 更正版 draft (its own page: reissue).
+    notice_of, edition_of = make_brief(State.PUBLISHED, special_report=[]), make_brief(State.PUBLISHED, special_report=[])
+    with app.app_context():
+        notice = open_correction(db.session, notice_of, _user("editor"), "第二段数据有误").id
+        db.session.get(Series, series_id).correction_mode = "edition"
+        db.session.commit()
+        edition = open_correction(db.session, edition_of, _user("editor"), "标题有误")
+        for action, who in (("submit", "editor"), ("approve", "editor2"), ("sign", "signer")):
+            apply_transition(db.session, edition, action, _user(who))
+        db.session.get(Series, series_id).correction_mode = "notice"
+        db.session.commit()
+        edition_id = edition.id
     with app.app_context():
         brief = db.session.get(Brief, corrected)
         request_correction(db.session, corrected, _user("editor"), issue_date=brief.issue_date,
@@ -73,9 +99,24 @@ def build_world(app: Flask, make_brief: Any, series_id: int) -> dict[str, list[A
         copy = db.session.scalars(select(Copy).where(Copy.brief_id == briefs[State.PUBLISHED])
                                   .order_by(Copy.number)).first()
         _link, token = make_link(db.session, copy, _user("editor"), app.config["SECRET_KEY"], 7)
+        # 领导批示 with its follow-up and scan; a paper sign-off with its scan (代签).
+        published = db.session.get(Brief, briefs[State.PUBLISHED])
+        instruction = register_instruction(
+            db.session, file_store(), published, _user("clerk"),
+            NewInstruction(leader_name="王建国", level="市委书记/市长", given_on=published.issue_date, text="请研究落实。",
+                           kind="act", responsible_name="市发改委", owner_id=_user("editor").id,
+                           due_on=published.issue_date),
+            levels=["市委书记/市长"], scan=_png(), scan_name="批示件.png")
+        db.session.commit()
+        paper_brief = make_brief(State.AWAITING_SIGNOFF, special_report=[])
+        record = record_paper_signoff(
+            db.session, file_store(), pdf_renderer(), db.session.get(Brief, paper_brief), _user("secretary"),
+            leader_id=_user("signer").id, signed_on=date.today(), opinion="同意印发", scan=_png(),
+            scan_name="签发单.png", expected_version=None)
         db.session.commit()
         users = [uid for uid in db.session.scalars(select(User.id).order_by(User.id))]
         copy_id = copy.id
+        follow_up_ids, file_ids = [instruction.follow_up.id], [instruction.scan_id, record.scan_id]
     # Long work (views/work.py): a finished export (its download), and one running (its bar).
     from datetime import timedelta
 
@@ -95,14 +136,16 @@ def build_world(app: Flask, make_brief: Any, series_id: int) -> dict[str, list[A
         db.session.commit()
         running_id = running.id
     return {
-            "brief_id": [*briefs.values(), corrected],
-            "copy_id": [copy_id],
-            "recipient_id": [ids[0][0]],
-            "series_id": [series_id],
-            "user_id": users,
-            "token": [token],
-            "job_id": [running_id, done_id],
-        }
+        "brief_id": [*briefs.values(), corrected, notice, edition_id],
+        "copy_id": [copy_id],
+        "recipient_id": [ids[0][0]],
+        "series_id": [series_id],
+        "user_id": users,
+        "token": [token],
+        "job_id": [running_id, done_id],
+        "follow_up_id": follow_up_ids,
+        "file_id": file_ids,
+    }
 
 
 def fill(rule: Any, values: dict[str, list[Any]]) -> list[str]:

@@ -61,7 +61,8 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     published = make_brief(State.PUBLISHED)
     values = {"brief_id": draft, "action": "submit", "user_id": people["drafter2"], "series_id": series_id,
               "copy_id": 1, "entry_id": 1, "direction": "up", "link_id": 1, "recipient_id": 1,
-              "notification_id": 1, "job_id": 1, "delegation_id": 1, "day": "2026-10-08"}
+              "notification_id": 1, "job_id": 1, "secretary_id": people["secretary"], "leader_id": people["signer"],
+              "follow_up_id": 1, "delegation_id": 1, "day": "2026-10-08"}
     # Data that would change something if the token were not checked.
     form_data = {
         "auth.login": {"username": "drafter", "password": PASSWORD},
@@ -112,6 +113,10 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
         "corrections.request_form": {"issue_date": "2026-11-20", "issue_number": "9", "total_number": "99",
                                      "reason": "伪造", "version": "6"},
         "corrections.confirm_form": {"comment": "伪造", "version": "6"},
+        # 更正 and 作废 after publication (views/amendments.py).
+        "amendments.correct": {"reason": "伪造", "version": "6"},
+        "amendments.reissue_form": {"version": "6"},
+        "amendments.annul": {"reason": "伪造", "version": "6"},
         # Word files and images (views/word.py).
         "word.import_form": {"series_id": "1", "file": "an upload, made fresh for each post below"},
         "word.import_revision_form": {"version": "1", "file": "an upload, made fresh for each post below"},
@@ -122,6 +127,14 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
         "notifications.settings": {"notify-email": "mallory@example.org", "notify-mail_todo": "y"},
         "jobs.retry": {},
         "work.start": {"kind": "archive.verify"},
+        # 代签 and 领导批示 (signoff/views.py, instructions/views.py).
+        "signoff.paper_form": {"leader_id": str(people["signer"]), "signed_on": "2026-11-20", "opinion": "伪造",
+                               "version": "3"},
+        "signoff.secretaries": {"secretary_id": str(people["secretary"]), "leader_id": str(people["signer2"])},
+        "signoff.unlink": {},
+        "instructions.new": {"leader_name": "伪造", "level": "部门", "given_on": "2026-11-20", "kind": "affirm",
+                             "text": "伪造"},
+        "instructions.follow_up": {"note": "伪造", "done": "done"},
         # The inbox (views/inbox.py): a comment, a deadline, 委托, the days off.
         "inbox.comment": {"comment-body": "伪造"},
         "inbox.deadline": {"deadline-deadline": "2030-01-01"},
@@ -151,11 +164,14 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
                                  "archivist"))
     persona.update({e: "editor" for e in form_data if e.startswith("distribution.")})
     persona.update({"corrections.request_form": "editor", "corrections.confirm_form": "signer",
+                    "amendments.correct": "editor", "amendments.reissue_form": "editor", "amendments.annul": "signer",
                     "admin.user_roles": "security_admin", "admin.series_classification": "security_admin",
                     "audit.verify": "auditor", "jobs.retry": "admin", "inbox.days_off": "admin",
-                    "inbox.delete_day_off": "admin", "inbox.deadline": "editor"})
+                    "inbox.delete_day_off": "admin", "inbox.deadline": "editor", "signoff.paper_form": "secretary",
+                    "signoff.secretaries": "security_admin", "signoff.unlink": "security_admin",
+                    "instructions.new": "clerk", "instructions.follow_up": "editor"})
     clients = {name: login_as(name) for name in ("admin", "drafter", "editor", "archivist", "signer",
-                                                 "security_admin", "auditor")}
+                                                 "security_admin", "auditor", "secretary", "clerk")}
     before = snapshot(app)
     checked = []
     for rule in app.url_map.iter_rules():
@@ -165,7 +181,9 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
         who = persona.get(rule.endpoint, "admin" if rule.endpoint.startswith("admin.") else "drafter")
         url_values = dict(values, brief_id={"briefs.publish_form": signed, "archive.file_form": published,
                                             "corrections.request_form": published,
-                                            "corrections.confirm_form": published}.get(rule.endpoint, draft))
+                                            "corrections.confirm_form": published, "amendments.correct": published,
+                                            "amendments.reissue_form": signed,
+                                            "amendments.annul": published}.get(rule.endpoint, draft))
         url = fill(rule.rule, url_values)
         http = app.test_client() if who is None else clients[who].http
         response = http.post(url, data=data_for(rule.endpoint))
@@ -191,8 +209,9 @@ def test_every_form_needs_the_csrf_token(app, people, series_id, make_brief, log
     # revision) and an image upload; the language switch and the brief page's own action POST;
     # a notification marked read, all marked read, the notification settings, a job's retry;
     # the inbox's comment, deadline, delegation (name, end) and days off (add, remove);
-    # starting a maintenance job (views/work.py)
-    assert len(checked) == 56, checked
+    # a paper sign-off, linking and unlinking a secretary, a 批示 and its follow-up;
+    # 更正 (a correction draft, a 更正版) and 作废; starting a maintenance job (views/work.py)
+    assert len(checked) == 64, checked
     assert snapshot(app) == before
 
 

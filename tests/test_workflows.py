@@ -21,7 +21,9 @@ def brief(state, author=1, approver=None, submitted=True, pending_by=None, copie
     pending = SimpleNamespace(requested_by_id=pending_by) if pending_by is not None else None
     return SimpleNamespace(state=state, author_id=author, approved_by_id=approver,
                            submitted_at=object() if submitted else None,
-                           pending_correction=pending, copies_moved=copies_moved)
+                           pending_correction=pending, copies_moved=copies_moved,
+                           annulled_at=None, archived_at=object() if state == "archived" else None,
+                           corrects_id=None, correction_kind=None, corrects_as_edition=False, open_correction=None)
 
 
 def test_workflows_import_no_flask():
@@ -43,15 +45,20 @@ def test_table_matches_design():
         "approve": ({"in_review"}, "awaiting_signoff", {"editor"}, False),
         "send_back": ({"awaiting_signoff"}, "in_review", {"signer"}, True),
         "sign": ({"awaiting_signoff"}, "signed", {"signer"}, False),
+        "sign_on_paper": ({"awaiting_signoff"}, "signed", {"secretary"}, False),
         "reopen": ({"signed"}, "in_review", {"editor", "signer"}, True),
         "publish": ({"signed"}, "published", {"editor"}, False),
-        "archive": ({"published"}, "archived", {"archivist"}, False),
+        "archive": ({"published", "annulled"}, "archived", {"archivist"}, False),
         "withdraw": ({"draft", "in_review"}, "withdrawn", {"drafter"}, True),
         "delete": ({"draft"}, None, {"drafter"}, False),
         "request_correction": ({"published", "archived"}, None, {"editor"}, True),
         "confirm_correction": ({"published", "archived"}, None, {"signer"}, False),
         "withdraw_correction": ({"published", "archived"}, None, {"editor"}, False),
         "reject_correction": ({"published", "archived"}, None, {"signer"}, True),
+        # 更正 and 作废 after publication (tests/test_afterlife.py walks them over HTTP).
+        "correct": ({"published", "archived"}, None, {"editor"}, True),
+        "reissue": ({"signed"}, "reissued", {"editor"}, False),
+        "annul": ({"published", "archived"}, "annulled", {"signer"}, True),
     }
 
 
@@ -84,7 +91,8 @@ def test_correction_refusals():
     assert can(both, brief("published", pending_by=4), "withdraw_correction")
     assert can(editor, brief("published", pending_by=4), "withdraw_correction").refusal is Refusal.OWNERSHIP
     assert can(editor, brief("published"), "withdraw_correction").refusal is Refusal.STATE
-    assert [t.action for t in available_actions(both, brief("archived", pending_by=4))] == ["withdraw_correction"]
+    assert [t.action for t in available_actions(both, brief("archived", pending_by=4))] == [
+        "correct", "annul", "withdraw_correction"]
 
 
 def test_available_actions_are_what_can_allows():

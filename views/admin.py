@@ -33,7 +33,7 @@ from workflows.transitions import ActionRefused
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 SERIES_FIELDS = ("name", "hosts", "contact_phone", "address", "default_print_run", "timezone",
-                 "first_total_number", "supplement_numbering", "active",
+                 "first_total_number", "supplement_numbering", "correction_mode", "active",
                  "review_days", "signoff_days", "publish_days", "archive_days")
 ALLOWANCE_FIELDS = ("review_days", "signoff_days", "publish_days", "archive_days")
 

@@ -14,6 +14,8 @@ from werkzeug.wrappers import Response
 from archive.filing import expected_archive_code, file_issue, set_sequence_start
 from archive.importer import ImportFile, import_batch
 from archive.search import search
+from instructions.operations import instructions_by_brief
+from instructions.views import instruction_levels
 from extensions import db
 from forms.archive import ExportForm, FileForm, ImportForm, SequenceForm
 from forms.base import refusal
@@ -28,6 +30,7 @@ from views.inputs import int_arg
 from workflows.filing import RETENTION_LABELS, Retention
 from workflows.i18n import N_
 from workflows.limits import BRIEF_FILE_BYTES, EARLIEST_YEAR, LATEST_YEAR, MAX_PAGE, Problem
+from workflows.brief import NUMBERED_STATES
 from workflows.policy import BROWSE_BRIEFS, ISSUED_STATES, readable_clause
 from workflows.transitions import ActionRefused, StaleBrief
 
@@ -42,7 +45,7 @@ def _retention_choices() -> list[tuple[str, str]]:
 def browse() -> str:
     """Series → year → issues, newest first; only issues the user may read."""
     require(BROWSE_BRIEFS)
-    issued = Brief.state.in_([s.value for s in ISSUED_STATES]) & readable_clause(current_user, Brief)
+    issued = Brief.state.in_([s.value for s in NUMBERED_STATES]) & readable_clause(current_user, Brief)
     series = db.session.scalars(select(Series).order_by(Series.id)).all()
     series_id = int_arg("series") or (series[0].id if series else None)
     year = int_arg("year", low=EARLIEST_YEAR, high=LATEST_YEAR)
@@ -61,6 +64,7 @@ def browse() -> str:
     ).all()
     return render_template(
         "archive/browse.html", series=series, series_id=series_id, years=years, year=year, issues=issues,
+        instructions=instructions_by_brief(db.session, [b.id for b in issues]),
     )
 
 
@@ -140,13 +144,18 @@ def search_page() -> str:
         "author": args.get("author", "").strip() or None,
         "state": args.get("state") if args.get("state") in {s.value for s in ISSUED_STATES} else None,
         "classification": args.get("classification", "").strip() or None,
+        # 领导批示: issues with at least one, or with one of a leader of this level.
+        "instructed": args.get("instructed") == "1",
+        "instruction_level": args.get("level", "").strip() or None,
     }
     page = int_arg("page", high=MAX_PAGE, default=1)
     result = search(db.session, current_user, query, page=page, **filters) if query else None
     series = db.session.scalars(select(Series).order_by(Series.id)).all()
     levels = [c for c in current_app.config["CANYUE_CLASSIFICATIONS"].split(",") if c]
+    given = instructions_by_brief(db.session, [hit.brief.id for hit in result.hits]) if result else {}
     return render_template("archive/search.html", query=query, filters=filters, result=result, series=series,
-                           issued_states=[s.value for s in ISSUED_STATES], classifications=levels)
+                           issued_states=[s.value for s in ISSUED_STATES], classifications=levels,
+                           instruction_levels=instruction_levels(), instructions=given)
 
 
 @bp.post("/archive/export")

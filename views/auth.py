@@ -84,7 +84,8 @@ def init_login(app: Flask, login_manager: LoginManager) -> None:
         return login_manager.unauthorized()
 
 
-PUBLIC_ENDPOINTS = {"auth.login", "auth.second_factor", "auth.enrol_at_login", "static", "distribution.download"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.second_factor", "auth.enrol_at_login", "static", "distribution.download",
+                    "monitoring.healthz", "monitoring.readyz", "monitoring.metrics"}  # metrics: its own check
 
 
 def _store(app: Flask) -> Any:

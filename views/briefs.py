@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
+from werkzeug.wsgi import wrap_file
 
 from archive.fixity import record_download_check
 from extensions import db
@@ -36,6 +37,10 @@ from publishing.storage import FixityError
 from rendering.diff import body_diff, change_count, diff_fields
 from rendering.markdown import render_body
 from rendering.printing import printed_issue_from_brief
+from signoff.operations import sign
+from signoff.views import SHEET_STATES
+from instructions.operations import instructions_of
+from workflows.policy import REGISTER_INSTRUCTION
 from views.access import get_brief, log_event, refuse, require
 from views.errors import error_page
 from views.inputs import int_arg
@@ -78,6 +83,10 @@ PIPELINE_PAGES = {
     "archive": "archive.file_form",
     "request_correction": "corrections.request_form",
     "confirm_correction": "corrections.confirm_form",
+    "sign_on_paper": "signoff.paper_form",
+    "correct": "amendments.correct",
+    "reissue": "amendments.reissue_form",
+    "annul": "amendments.annul",
 }
 
 CONTENT_LABELS = [
@@ -332,6 +341,9 @@ def _render_show(brief: Brief, *, error: str | None = None, failed: str | None =
         kept_text=(failed_form.comment.data or "").strip() if failed_form is not None and failed not in {
             t.action for t in available_actions(current_user, brief)} else "",
         show_fixity=bool(may(current_user, "manage_archive")),
+        has_sheet=brief.state in SHEET_STATES,
+        instructions=instructions_of(db.session, brief),
+        may_register=bool(can(current_user, brief, REGISTER_INSTRUCTION)),
         superseded_files=db.session.scalar(select(db.func.count(StoredFile.id)).where(
             StoredFile.brief_id == brief.id, StoredFile.superseded_by_id.is_not(None))),
     )
@@ -361,9 +373,13 @@ def act(brief_id: int, action: str) -> Response | tuple[str, int]:
         return _render_show(brief, error=_stale_message(), failed=action, failed_form=form), 409
     actor = _actor(request.form.get("for"))
     try:
-        apply_transition(
-            db.session, brief, action, actor, comment=form.comment.data, expected_version=version_of(form)
-        )
+        if action == "sign":  # 签发: the move, and the 签发单 as signed filed with the issue
+            sign(db.session, file_store(), pdf_renderer(), brief, actor, comment=form.comment.data,
+                 expected_version=version_of(form))
+        else:
+            apply_transition(
+                db.session, brief, action, actor, comment=form.comment.data, expected_version=version_of(form)
+            )
         db.session.commit()
     except ActionRefused as refused:
         db.session.rollback()
@@ -462,7 +478,7 @@ class _PreviewSource:
 
 
 def _preview_source(brief: Brief) -> _PreviewSource:
-    if brief.state in (State.PUBLISHED, State.ARCHIVED) and brief.master is not None:
+    if brief.state in (State.PUBLISHED, State.ARCHIVED, State.ANNULLED) and brief.master is not None:
         return _PreviewSource(f"{brief.id}-master-{brief.master.sha256[:20]}", False,
                               print_run_now(db.session, brief))
     key = specimen_key(brief, print_run_now(db.session, brief))
@@ -540,8 +556,15 @@ def preview_page(brief_id: int, token: str, number: int) -> Response:
     return response
 
 
-def _pdf_response(data: bytes, filename: str) -> Response:
-    response = Response(data, mimetype="application/pdf")
+def _pdf_response(data: bytes | BinaryIO, filename: str, size: int | None = None) -> Response:
+    """`data` may be an open, already verified file (streamed in blocks, closed after)."""
+    if isinstance(data, bytes):
+        response = Response(data, mimetype="application/pdf")
+    else:
+        response = Response(wrap_file(request.environ, data, 1 << 16), mimetype="application/pdf",
+                            direct_passthrough=True)
+        if size is not None:
+            response.content_length = size
     response.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -562,7 +585,7 @@ def master_pdf(brief_id: int) -> Response:
         abort(404)
     stored = brief.master
     try:
-        data = file_store().read_verified(stored.path, stored.sha256)
+        handle = file_store().open_verified(stored.path, stored.sha256)
     except FixityError as error:
         log.error("brief %s: stored PDF %s failed its fixity check: %s", brief_id, stored.path, error)
         record_download_check(stored, error)
@@ -573,7 +596,7 @@ def master_pdf(brief_id: int) -> Response:
     if brief.classification:
         log_event("classified_download", subject_id=brief.id, classification=brief.classification, file=stored.name)
     db.session.commit()
-    return _pdf_response(data, _file_name(brief))
+    return _pdf_response(handle, _file_name(brief), stored.size)
 
 
 @bp.get("/briefs/<int:brief_id>/preview.pdf")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
+from werkzeug.wsgi import wrap_file
 
 from distribution.board import (
     board,
@@ -156,8 +157,16 @@ def _csv_response(data: bytes, filename: str) -> Response:
     return response
 
 
-def _pdf_response(data: bytes, filename: str, attachment: bool = False) -> Response:
-    response = Response(data, mimetype="application/pdf")
+def _pdf_response(data: bytes | BinaryIO, filename: str, attachment: bool = False,
+                  size: int | None = None) -> Response:
+    """`data` may be an open, already verified file (streamed in blocks, closed after)."""
+    if isinstance(data, bytes):
+        response = Response(data, mimetype="application/pdf")
+    else:
+        response = Response(wrap_file(request.environ, data, 1 << 16), mimetype="application/pdf",
+                            direct_passthrough=True)
+        if size is not None:
+            response.content_length = size
     disposition = "attachment" if attachment else "inline"
     response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(filename)}"
     response.headers["Cache-Control"] = "private, no-store"
@@ -696,12 +705,12 @@ def _serve_copy(copy: Copy) -> Response:
     if stored is None:
         abort(404)
     try:
-        data = file_store().read_verified(stored.path, stored.sha256)
+        handle = file_store().open_verified(stored.path, stored.sha256)
     except FixityError as error:
         log.error("copy %s: stored PDF %s failed its fixity check: %s", copy.id, stored.path, error)
         abort(error_page(409, _("The stored copy no longer matches the fingerprint recorded when it was made, "
                                 "so it is not served. Please tell the archivist.")))
-    return _pdf_response(data, f"{_issue_name(copy.brief)}-{copy.serial}.pdf", attachment=True)
+    return _pdf_response(handle, f"{_issue_name(copy.brief)}-{copy.serial}.pdf", attachment=True, size=stored.size)
 
 
 @bp.get("/briefs/<int:brief_id>/copies/paper.pdf")

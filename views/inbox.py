@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from comments.operations import CommentRefused, post_comment
 from extensions import db
+from instructions.operations import overdue_follow_ups
 from forms.base import refusal
 from forms.inbox import CommentForm, DayOffForm, DeadlineForm, DelegationForm
 from i18n import translate
@@ -34,7 +35,7 @@ from workflows.transitions import ActionRefused
 bp = Blueprint("inbox", __name__)
 
 # Roles whose 待办 can hold something (an administrator holding none goes to the system status).
-BRIEF_WORKERS = frozenset({"drafter", "editor", "signer", "archivist", "clerk"})
+BRIEF_WORKERS = frozenset({"drafter", "editor", "signer", "archivist", "clerk", "secretary"})
 TABS = ("todo", "delegated", "done", "mine", "copies")
 PER_PAGE = 30
 
@@ -98,7 +99,8 @@ def index() -> Response | str:
             moves = held_moves(me, brief)
             groups.setdefault(moves[0].action if moves else "", []).append(brief)
         context.update(counts=counts, groups=[(TRANSITIONS[a], rows) for a, rows in groups.items() if a],
-                       returned=_returned(page.items))
+                       returned=_returned(page.items),
+                       overdue=overdue_follow_ups(db.session, current_user))  # 批示落实 past their due date
     elif tab == "delegated":
         actors = _acting()
         chosen = int_arg("for")

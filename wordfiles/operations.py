@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from figures.operations import store_clean_image, image_bytes
 from models import Brief, Revision
-from publishing.storage import FileStore
+from publishing.storage import Store
 from rendering.printing import printed_issue_from_brief
 from wordfiles.reader import ImportedDraft, read_docx
 from wordfiles.writer import write_docx
@@ -51,7 +51,7 @@ def _audit(session: Session, brief: Brief, user: Any, name: str, draft: Imported
                  reason=note[:1000])
 
 
-def import_new_draft(session: Session, store: FileStore, user: Any, series: Any, data: bytes,
+def import_new_draft(session: Session, store: Store, user: Any, series: Any, data: bytes,
                      name: str, *, classification: str = "") -> WordImport:
     """A new draft in `series` from a .docx (WordRefused, ActionRefused, ContentRefused);
     `classification` is the deployment's default 密级, as 新建稿件 offers it."""
@@ -67,7 +67,7 @@ def import_new_draft(session: Session, store: FileStore, user: Any, series: Any,
     return WordImport(brief, brief.revisions[-1] if brief.revisions else None, draft)
 
 
-def import_revision(session: Session, store: FileStore, brief: Brief, user: Any, data: bytes, name: str,
+def import_revision(session: Session, store: Store, brief: Brief, user: Any, data: bytes, name: str,
                     *, expected_version: int | None = None) -> WordImport:
     """A new revision of `brief` from a .docx (its title, author line and body)."""
     decision = can(user, brief, IMPORT_WORD)
@@ -86,7 +86,7 @@ def import_revision(session: Session, store: FileStore, brief: Brief, user: Any,
     return WordImport(brief, revision, draft)
 
 
-def brief_as_docx(session: Session, store: FileStore, brief: Brief, user: Any | None,
+def brief_as_docx(session: Session, store: Store, brief: Brief, user: Any | None,
                   fonts: Mapping[str, str] | None = None) -> bytes:
     """The brief as a .docx: the issue as printed once published, else a 样稿 without numbers.
     `user` None only from the command line (the operator's own instance)."""
@@ -94,7 +94,7 @@ def brief_as_docx(session: Session, store: FileStore, brief: Brief, user: Any | 
         decision = can(user, brief, EXPORT_WORD)
         if not decision:
             raise ActionRefused(decision)
-    issued = brief.state in (State.PUBLISHED.value, State.ARCHIVED.value)
+    issued = brief.state in (State.PUBLISHED.value, State.ARCHIVED.value, State.ANNULLED.value)
     issue = printed_issue_from_brief(brief, specimen=not issued)
     images = {digest: data for digest, (data, _mime) in image_bytes(session, store, brief.body).items()}
     return write_docx(issue, brief.body, images, fonts)

@@ -31,6 +31,11 @@ class State(StrEnum):
     PUBLISHED = "published"
     ARCHIVED = "archived"
     WITHDRAWN = "withdrawn"
+    # 作废: an issue annulled after publication; it keeps its numbers (never reused).
+    ANNULLED = "annulled"
+    # A correction draft published as a 更正版 of the issue it corrects: its text became that
+    # issue's new edition, under the issue's own numbers, so it holds none of its own.
+    REISSUED = "reissued"
 
 
 STATE_LABELS: dict[State, str] = {
@@ -41,6 +46,8 @@ STATE_LABELS: dict[State, str] = {
     State.PUBLISHED: N_("Published"),
     State.ARCHIVED: N_("Archived"),
     State.WITHDRAWN: N_("Withdrawn"),
+    State.ANNULLED: N_("Annulled"),
+    State.REISSUED: N_("Issued as a corrected edition"),
 }
 
 # Content (title, body, 专报 names, ...) changes only here; from approval on it is frozen so
@@ -65,6 +72,9 @@ class BriefRecord(Protocol):
 
     state: str
     author_id: int
+    # A correction draft (更正) names the issue it corrects; an annulled issue when it was annulled.
+    corrects_id: int | None
+    annulled_at: datetime | None
     approved_by_id: int | None
     submitted_at: datetime | None
     # For corrections: the request waiting for a signer, and whether a copy left `printed`.
@@ -72,6 +82,12 @@ class BriefRecord(Protocol):
 
     @property
     def copies_moved(self) -> bool: ...
+
+    @property
+    def open_correction(self) -> Any: ...
+
+    @property
+    def corrects_as_edition(self) -> bool: ...
 
 
 # A guard returns None when the actor may proceed, else the refusal's message.
@@ -101,6 +117,25 @@ def not_approver(actor: Actor, brief: BriefRecord) -> str | None:
 # (the author, the requester). A delegate acting for a colleague (委托) is judged by these
 # for both people (workflows.policy.OnBehalf).
 SEPARATION_GUARDS: frozenset[Guard] = frozenset({not_author, not_approver, correction.not_requester})
+
+
+def acts_for_a_signer(actor: Actor, brief: BriefRecord) -> str | None:
+    """代签: the secretary acts for at least one linked leader who may sign this brief (a
+    signer who neither wrote nor approved it). The leader named is checked again, with
+    the same rules, when the sign-off is recorded (signoff/operations.py)."""
+    if not any(may_sign_for(leader, brief) is None for leader in getattr(actor, "acting_for", ())):
+        return N_("You record sign-offs only for the leaders you are linked to, and none of them may sign this brief.")
+    return None
+
+
+def may_sign_for(leader: Actor, brief: BriefRecord) -> str | None:
+    """Whether `leader` could sign `brief` themselves: the rules of `sign`, judged for them."""
+    if Role.SIGNER not in leader.role_set:
+        return N_("This leader does not hold the signing role.")
+    for guard in (not_author, not_approver):
+        if guard(leader, brief):
+            return N_("This leader wrote or approved the brief, so another leader must sign it.")
+    return None
 
 
 def _record_submission(brief: Any, actor: Actor, now: datetime, comment: str | None) -> None:
@@ -143,6 +178,47 @@ def never_submitted(actor: Actor, brief: BriefRecord) -> str | None:
     return None
 
 
+def not_annulled(actor: Actor, brief: BriefRecord) -> str | None:
+    if brief.annulled_at is not None:
+        return N_("This issue has been annulled.")
+    return None
+
+
+def not_filed(actor: Actor, brief: BriefRecord) -> str | None:
+    # An issue annulled after filing keeps its 档号: it is not filed a second time.
+    if getattr(brief, "archived_at", None) is not None:
+        return N_("This issue is filed in the archive already.")
+    return None
+
+
+def no_open_correction(actor: Actor, brief: BriefRecord) -> str | None:
+    if brief.open_correction is not None:
+        return N_("A correction of this issue is already being prepared; finish or withdraw it first.")
+    return None
+
+
+def as_notice(actor: Actor, brief: BriefRecord) -> str | None:
+    if brief.corrects_as_edition:
+        return N_("This correction is issued as a corrected edition of the issue, not as an issue of its own.")
+    return None
+
+
+def as_edition(actor: Actor, brief: BriefRecord) -> str | None:
+    if not brief.corrects_as_edition:
+        return N_("Only a correction draft of a series that issues corrected editions is issued this way.")
+    return None
+
+
+def _record_annulment(brief: Any, actor: Actor, now: datetime, comment: str | None) -> None:
+    brief.annulled_by_id = actor.id
+    brief.annulled_at = now
+
+
+def _record_reissue(brief: Any, actor: Actor, now: datetime, comment: str | None) -> None:
+    brief.published_by_id = actor.id
+    brief.published_at = now
+
+
 def _mark_deleted(brief: Any, actor: Actor, now: datetime, comment: str | None) -> None:
     # Hidden, not removed: its rows, events and files stay, so the audit chain is never cut.
     brief.deleted_at = now
@@ -172,6 +248,9 @@ class Transition:
     tone: str = "default"
     # The 我的待办 group a brief falls in when this move is open to the user.
     todo: str | None = None
+    # The author of a correction draft (更正) makes this move whatever their roles: they are the
+    # editor who asked for the correction, and the draft is theirs (DESIGN.md, `correct`).
+    correction_author: bool = False
     # What the brief must be like beyond its state (a correction pending, no copy sent),
     # checked after the state and refused like it: 409.
     conditions: tuple[Guard, ...] = ()
@@ -186,13 +265,15 @@ class Transition:
 
 # Published or filed: the issue exists, with its numbers and date.
 ISSUED_STATES = frozenset({State.PUBLISHED, State.ARCHIVED})
+# The issue exists with its numbers, annulled or not: read as an issue, its copies tracked.
+NUMBERED_STATES = ISSUED_STATES | {State.ANNULLED}
 
 LIFECYCLE: tuple[Transition, ...] = (
     Transition(
         "submit", N_("Submit for review"),
         frozenset({State.DRAFT}), State.IN_REVIEW,
         frozenset({Role.DRAFTER}), (author_only,),
-        effect=_record_submission, tone="primary", todo=N_("Drafts to submit"),
+        effect=_record_submission, tone="primary", todo=N_("Drafts to submit"), correction_author=True,
     ),
     Transition(
         "return", N_("Return for revision"),
@@ -220,6 +301,14 @@ LIFECYCLE: tuple[Transition, ...] = (
         comment="optional", comment_label=N_("Sign-off opinion"), effect=_record_signature, tone="primary",
         todo=N_("To sign off"),
     ),
+    # 代签: a secretary records the sign-off a linked leader made on the paper 签发单 (its own
+    # page: the leader, the date and opinion as written, the scan; signoff/operations.py).
+    Transition(
+        "sign_on_paper", N_("Record a paper sign-off"),
+        frozenset({State.AWAITING_SIGNOFF}), State.SIGNED,
+        frozenset({Role.SECRETARY}), (acts_for_a_signer,),
+        comment="optional", comment_label=N_("Opinion as written"), pipeline_only=True, tone="primary", todo=N_("Paper sign-offs to record"),
+    ),
     Transition(
         "reopen", N_("Revoke sign-off"),
         frozenset({State.SIGNED}), State.IN_REVIEW,
@@ -232,18 +321,46 @@ LIFECYCLE: tuple[Transition, ...] = (
         frozenset({State.SIGNED}), State.PUBLISHED,
         frozenset({Role.EDITOR}),
         effect=_record_publication, pipeline_only=True, tone="primary", todo=N_("To publish"),
+        conditions=(as_notice,),
+    ),
+    # A correction draft of a series that issues 更正版: published as the corrected issue's new
+    # edition, its master and copies superseding the old ones under the same numbers.
+    Transition(
+        "reissue", N_("Issue as corrected edition"),
+        frozenset({State.SIGNED}), State.REISSUED,
+        frozenset({Role.EDITOR}),
+        effect=_record_reissue, pipeline_only=True, tone="primary", todo=N_("To publish"),
+        conditions=(as_edition,),
     ),
     Transition(
         "archive", N_("File in the archive"),
-        frozenset({State.PUBLISHED}), State.ARCHIVED,
+        frozenset({State.PUBLISHED, State.ANNULLED}), State.ARCHIVED,
         frozenset({Role.ARCHIVIST}),
         effect=_record_filing, pipeline_only=True, tone="primary", todo=N_("To file"),
+        conditions=(not_filed,),
+    ),
+    # 更正: an editor opens a correction draft of an issued brief, which stays as it is; the
+    # draft is reviewed by another editor and signed as any brief (corrections/afterlife.py).
+    Transition(
+        "correct", N_("Correct this issue"),
+        ISSUED_STATES, None,
+        frozenset({Role.EDITOR}),
+        comment="required", comment_label=N_("Reason for the correction"), pipeline_only=True,
+        conditions=(not_annulled, no_open_correction),
+    ),
+    # 作废: a signer annuls an issue; its copies are recalled, its numbers stay held.
+    Transition(
+        "annul", N_("Annul this issue"),
+        ISSUED_STATES, State.ANNULLED,
+        frozenset({Role.SIGNER}), (not_author,),
+        comment="required", comment_label=N_("Reason for annulling"), effect=_record_annulment,
+        pipeline_only=True, tone="danger", conditions=(not_annulled,),
     ),
     Transition(
         "withdraw", N_("Withdraw"),
         frozenset({State.DRAFT, State.IN_REVIEW}), State.WITHDRAWN,
         frozenset({Role.DRAFTER}), (author_only,),
-        comment="required", comment_label=N_("Reason for withdrawing"), tone="danger",
+        comment="required", comment_label=N_("Reason for withdrawing"), tone="danger", correction_author=True,
     ),
     # Corrections of an issued brief's date and numbers (workflows/correction.py).
     # An author's draft nobody else has seen (never submitted) may be deleted: it stays a
@@ -252,14 +369,14 @@ LIFECYCLE: tuple[Transition, ...] = (
         "delete", N_("Delete draft"),
         frozenset({State.DRAFT}), None,
         frozenset({Role.DRAFTER}), (author_only,),
-        effect=_mark_deleted, tone="danger", conditions=(never_submitted,),
+        effect=_mark_deleted, tone="danger", conditions=(never_submitted,), correction_author=True,
     ),
     Transition(
         "request_correction", N_("Request a correction"),
         ISSUED_STATES, None,
         frozenset({Role.EDITOR}),
         comment="required", comment_label=N_("Reason for the correction"), pipeline_only=True,
-        conditions=(correction.nothing_pending, correction.no_copy_moved),
+        conditions=(not_annulled, correction.nothing_pending, correction.no_copy_moved),
     ),
     Transition(
         "confirm_correction", N_("Confirm the correction"),
@@ -312,6 +429,9 @@ EVENT_LABELS: dict[str, str] = {
     "approve": N_("approved it"),
     "send_back": N_("sent it back to review"),
     "sign": N_("signed it off"),
+    "sign_on_paper": N_("recorded a sign-off made on paper"),
+    "register_instruction": N_("registered a leader's instruction (批示)"),
+    "follow_up": N_("updated the follow-up of an instruction (批示落实)"),
     "reopen": N_("revoked the sign-off"),
     "publish": N_("published it"),
     "archive": N_("filed it in the archive"),
@@ -323,6 +443,11 @@ EVENT_LABELS: dict[str, str] = {
     "confirm_correction": N_("confirmed the correction"),
     "withdraw_correction": N_("withdrew the correction request"),
     "reject_correction": N_("rejected the correction"),
+    "reissue": N_("issued it as a corrected edition"),
+    "correct": N_("opened a correction of it"),
+    "correction_of": N_("opened this correction draft"),
+    "new_edition": N_("replaced its text and files with a corrected edition"),
+    "annul": N_("annulled it"),
     "comment": N_("commented"),
     "set_deadline": N_("set the deadline"),
 }

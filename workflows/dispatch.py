@@ -179,7 +179,16 @@ def recall_issue(session: Session, brief: Brief, actor: Any, reason: str | None,
     reason = _clean(reason)
     if not reason:
         raise InvalidAction(N_("Please give a reason."))
-    now = utcnow()
+    return recall_copies(session, brief, actor, reason)
+
+
+def recall_copies(session: Session, brief: Brief, actor: Any, reason: str, now: datetime | None = None) -> int:
+    """The recall itself, for a move already allowed (收回, or 作废 which recalls the issue):
+    flag every copy not yet returned (or destroyed), record it; the number flagged. An issue
+    recalled already stays as it was (0)."""
+    if recall_of(session, brief.id) is not None:
+        return 0
+    now = now or utcnow()
     flagged = 0
     for copy in copies_of(session, brief.id):
         if CopyState(copy.state) not in CLOSED_STATES:

@@ -50,9 +50,10 @@ STEPS: tuple[Step, ...] = (
     Step("archive", N_("Filing"), "archive", N_("Waiting for %(names)s to file")),
 )
 STEP_BY_ACTION = {s.action: s for s in STEPS}
-# Each step's state: the one its move leaves from (the table has one source for each).
-assert all(len(s.states) == 1 for s in STEPS)
-assert [TRANSITIONS[s.action].target for s in STEPS[:-1]] == [next(iter(n.states)) for n in STEPS[1:]]
+# Each step's states: those its move leaves from (one each, but filing, which also takes an
+# annulled issue); each step's move leads to the next step's state.
+assert all(len(s.states) == 1 for s in STEPS[:-1])
+assert all(TRANSITIONS[s.action].target in n.states for s, n in zip(STEPS, STEPS[1:]))
 
 
 def forward_moves(state: str) -> list[Transition]:
@@ -62,7 +63,8 @@ def forward_moves(state: str) -> list[Transition]:
 
 def holder_roles(state: str) -> frozenset[Role]:
     """The roles whose holders may hold a brief in `state` (the guards narrow it further)."""
-    return frozenset().union(*(t.roles for t in forward_moves(state)))
+    # A secretary records a leader's paper sign-off (代签): the brief waits for the leader.
+    return frozenset().union(*(t.roles for t in forward_moves(state))) - {Role.SECRETARY}
 
 
 def held_moves(user: Any, brief: Any) -> list[Transition]:
@@ -89,13 +91,15 @@ def holders(brief: Any, candidates: Iterable[ActorT]) -> list[ActorT]:
     it with the people the brief names, so for anyone else the answer follows from their roles:
     it is asked once per set of roles (tests/test_inbox.py checks this against asking each)."""
     named = _named_ids(brief)
-    by_roles: dict[frozenset[str], bool] = {}
+    by_roles: dict[tuple[frozenset[str], tuple[int, ...]], bool] = {}
     found = []
     for user in candidates:
         if user.id in named:  # type: ignore[attr-defined]
             holds = bool(held_moves(user, brief))
         else:
-            roles = user.role_set  # type: ignore[attr-defined]
+            # A secretary's moves follow the leaders they act for (代签), not their roles alone.
+            held = user.role_set  # type: ignore[attr-defined]
+            roles = (held, tuple(l.id for l in getattr(user, "acting_for", ())) if "secretary" in held else ())
             if roles not in by_roles:
                 by_roles[roles] = bool(held_moves(user, brief))
             holds = by_roles[roles]

@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, literal, or_, true
 from workflows.brief import (
     EDITABLE_STATES,
     ISSUED_STATES,
+    NUMBERED_STATES,
     SEPARATION_GUARDS,
     TRANSITIONS,
     Actor,
@@ -65,6 +66,12 @@ IMPORT_WORD = "import_word"
 UPLOAD_IMAGE = "upload_image"
 EXPORT_WORD = "export_word"
 
+# 领导批示 (instructions/): registered on an issue, and their follow-up (批示落实) kept.
+REGISTER_INSTRUCTION = "register_instruction"
+FOLLOW_UP = "follow_up"
+INSTRUCTION_ACTIONS = frozenset({REGISTER_INSTRUCTION, FOLLOW_UP})
+INSTRUCTION_KEEPERS = frozenset({Role.EDITOR, Role.CLERK})
+
 # The comment thread (comments/) and a brief's own deadline (inbox/due.py).
 COMMENT = "comment"
 SET_DEADLINE = "set_deadline"
@@ -72,7 +79,8 @@ COMMENTERS = frozenset({Role.EDITOR, Role.SIGNER})
 OPEN_STATES = frozenset({State.DRAFT, State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED})
 
 REVIEW_STATES = frozenset(
-    {State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED, State.PUBLISHED, State.ARCHIVED}
+    {State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED, State.PUBLISHED, State.ARCHIVED, State.ANNULLED,
+     State.REISSUED}
 )
 
 
@@ -97,6 +105,13 @@ def _classified_readers(roles: frozenset[str]) -> frozenset[str]:
     return roles - ADMINISTRATOR_ROLES
 
 
+def secretary_of_signer(user: Actor) -> bool:
+    """A secretary linked to at least one signing leader reads the briefs awaiting sign-off
+    (a leader signs for every series), to record a sign-off made on paper."""
+    return Role.SECRETARY in user.role_set and any(
+        Role.SIGNER in leader.role_set for leader in getattr(user, "acting_for", ()))
+
+
 def can_read(user: Actor, brief: Any) -> bool:
     if _is_anonymous(user):
         return False
@@ -106,13 +121,17 @@ def can_read(user: Actor, brief: Any) -> bool:
     state = State(brief.state)
     if brief.author_id == user.id:
         return True
+    if state is State.AWAITING_SIGNOFF and secretary_of_signer(user):
+        return True
     if roles & {Role.EDITOR, Role.SIGNER}:
         if state in REVIEW_STATES:
             return True
         # A brief withdrawn while in review stays visible to those who were reviewing it.
         if state is State.WITHDRAWN and brief.submitted_at is not None:
             return True
-    if state not in ISSUED_STATES:
+    # An annulled issue is read as it was when issued (marked annulled), so that those who
+    # hold its copies learn of it and return them.
+    if state not in NUMBERED_STATES:
         return False
     # Archivists read every issue; no administrator's role reads any (三员分立).
     if Role.ARCHIVIST in roles:
@@ -136,10 +155,12 @@ def readable_clause(user: Actor, brief_cls: Any) -> ColumnElement[bool]:
     roles = user.role_set
     conditions = [brief_cls.author_id == user.id]
     if Role.ARCHIVIST in roles or reads_issues(roles):
-        issued = brief_cls.state.in_([s.value for s in ISSUED_STATES])
+        issued = brief_cls.state.in_([s.value for s in NUMBERED_STATES])
         if Role.ARCHIVIST not in roles:
             issued = and_(issued, ~_classified_for(user, brief_cls))
         conditions.append(issued)
+    if secretary_of_signer(user):
+        conditions.append(brief_cls.state == State.AWAITING_SIGNOFF.value)
     if roles & {Role.EDITOR, Role.SIGNER}:
         conditions.append(brief_cls.state.in_([s.value for s in REVIEW_STATES]))
         conditions.append(and_(brief_cls.state == State.WITHDRAWN.value, brief_cls.submitted_at.is_not(None)))
@@ -163,7 +184,9 @@ def _classified_for(user: Actor, brief_cls: Any) -> ColumnElement[bool]:
 
 
 def _check_transition(user: Actor, brief: Any, transition: Transition) -> Decision:
-    if not user.role_set & transition.roles:
+    correction_author = (transition.correction_author and getattr(brief, "corrects_id", None) is not None
+                         and brief.author_id == user.id)
+    if not (user.role_set & transition.roles or correction_author):
         return Decision(Refusal.ROLE, N_("Your role does not allow this action."))
     for guard in transition.guards:
         message = guard(user, brief)
@@ -266,6 +289,8 @@ def can(user: Actor, brief: Any, action: str) -> Decision:
         return _check_edit(user, brief)
     if action in DISTRIBUTION_ACTIONS:
         return _check_distribution(user, brief, action)
+    if action in INSTRUCTION_ACTIONS:
+        return _check_instruction(user, brief)
     transition = TRANSITIONS.get(action)
     if transition is None:
         raise ValueError(f"unknown action {action!r}")
@@ -289,6 +314,12 @@ GENERAL_ACTIONS: dict[str, frozenset[Role]] = {
     "manage_recipients": frozenset({Role.EDITOR, Role.ADMIN}),
     "view_recipients": frozenset({Role.EDITOR, Role.CLERK, Role.ARCHIVIST, Role.ADMIN}),
     "distribution": frozenset({Role.EDITOR, Role.CLERK}),
+    # 领导批示: the list of follow-ups (批示落实).
+    "follow_ups": INSTRUCTION_KEEPERS,
+    # 代签: which secretary acts for which leaders.
+    "manage_secretaries": frozenset({Role.SECURITY_ADMIN}),
+    # 成果统计: the year-end figures, for the editors and the series' leaders (stats/).
+    "view_statistics": frozenset({Role.EDITOR, Role.SIGNER}),
     # 委托: name a colleague with the same role to act for you while you are away.
     "delegate": frozenset({Role.DRAFTER, Role.EDITOR, Role.SIGNER, Role.ARCHIVIST, Role.CLERK}),
     # Working days: the organisation's own days off (beyond the official holidays).
@@ -406,8 +437,17 @@ def _check_distribution(user: Actor, brief: Any, action: str) -> Decision:
     wanted = {VIEW_DISTRIBUTION: DISTRIBUTION_READERS, RECALL: frozenset({Role.EDITOR}), BULK_MOVES: COPY_MOVERS}
     if not roles & wanted[action]:
         return _ROLE_REFUSAL
-    if state not in ISSUED_STATES:
+    # An annulled issue's copies are still tracked (they come back, recalled by the annulment).
+    if state not in NUMBERED_STATES:
         return Decision(Refusal.STATE, N_("Copies are made when the issue is published."))
+    return ALLOWED
+
+
+def _check_instruction(user: Actor, brief: Any) -> Decision:
+    if not user.role_set & INSTRUCTION_KEEPERS:
+        return _ROLE_REFUSAL
+    if State(brief.state) not in ISSUED_STATES:
+        return Decision(Refusal.STATE, N_("Instructions are registered on an issue once it is published."))
     return ALLOWED
 
 

@@ -21,6 +21,9 @@ class Role(StrEnum):
     SECURITY_ADMIN = "security_admin"
     # 安全审计员: reads the security log and the audit trail, nothing else.
     AUDITOR = "auditor"
+    # 秘书: records the paper sign-off (代签) of the leaders the security administrator links
+    # them to, and nothing else (workflows/brief.py, sign_on_paper).
+    SECRETARY = "secretary"
 
 
 ROLE_LABELS: dict[Role, str] = {
@@ -32,6 +35,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.CLERK: N_("Confidential clerk"),
     Role.SECURITY_ADMIN: N_("Security administrator"),
     Role.AUDITOR: N_("Security auditor"),
+    Role.SECRETARY: N_("Secretary"),
 }
 
 # 三员: the system administrator, the security administrator and the auditor. Each watches the

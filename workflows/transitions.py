@@ -216,27 +216,42 @@ def normalise_content(content: Mapping[str, Any]) -> dict[str, Any]:
     return dict(content)
 
 
-def create_brief(session: Session, author: Any, series: Any, content: Mapping[str, Any]) -> Brief:
-    """A new draft with its first revision, authored by `author`."""
-    decision = may(author, "create_brief")
+def create_brief(session: Session, author: Any, series: Any, content: Mapping[str, Any], *,
+                 correction_of: Brief | None = None, correction_kind: str | None = None,
+                 reason: str | None = None) -> Brief:
+    """A new draft with its first revision, authored by `author`.
+
+    With `correction_of`, the correction draft (更正) of that issue: allowed by the issue's
+    `correct` move rather than by the drafter's role (corrections/editions.py makes it)."""
+    decision = can(author, correction_of, "correct") if correction_of is not None else may(author, "create_brief")
     if not decision:
         raise ActionRefused(decision)
     now = utcnow()
     fields = {**EMPTY_CONTENT, **normalise_content(content)}
-    if not fields["special_report"] and series.id is not None:
+    if not fields["special_report"] and series.id is not None and correction_of is None:
         # A brief starts from its series' default distribution list (workflows.distribution).
         fields["special_report"] = distribution.series_special_labels(session, series.id)
     brief = Brief(series=series, author_id=author.id, state=State.DRAFT.value, created_at=now, revision_number=0,
                   state_since=now)
+    if correction_of is not None:
+        brief.corrects_id = correction_of.id
+        brief.correction_kind = correction_kind
     for field, value in fields.items():
         setattr(brief, field, value)
     session.add(brief)
     _snapshot(session, brief, author, now)
     session.flush()
     distribution.start_distribution(session, brief)
-    record_event(session, brief, "create", author, from_state=None, to_state=State.DRAFT.value, now=now)
+    record_event(session, brief, "create" if correction_of is None else "correction_of", author,
+                 from_state=None, to_state=State.DRAFT.value, reason=reason, now=now)
     session.flush()
     return brief
+
+
+def snapshot_revision(session: Session, brief: Brief, actor: Any, now: datetime) -> Revision:
+    """A new immutable revision of the brief's content as it is now (for moves that set the
+    content themselves, such as a 更正版 replacing an issue's text)."""
+    return _snapshot(session, brief, actor, now)
 
 
 def save_revision(
@@ -272,8 +287,11 @@ def apply_transition(
     comment: str | None = None,
     expected_version: int | None = None,
     now: datetime | None = None,
+    actor_name: str | None = None,
 ) -> AuditEvent:
-    """Move `brief` by `action`: re-check, record, write the audit event, flush."""
+    """Move `brief` by `action`: re-check, record, write the audit event, flush.
+    `actor_name`: how the event names its actor, when not just by their name (代签:
+    "李秘书代王志远")."""
     transition = TRANSITIONS[action]
     check_move(actor, brief, action, expected_version)
     comment = (comment or "").strip() or None
@@ -296,7 +314,8 @@ def apply_transition(
     if target != source:
         brief.state_since = now
     due.refresh(session, brief)
-    event = record_event(session, brief, action, actor, from_state=source, to_state=target, reason=comment, now=now)
+    event = record_event(session, brief, action, actor, from_state=source, to_state=target, reason=comment, now=now,
+                         actor_name=actor_name)
     session.flush()
     for listener in MOVE_LISTENERS:
         listener(session, brief, actor, event)

@@ -1,7 +1,7 @@
 """long jobs: who started a job, and its result
 
 Revision ID: c8d2f4a6b913
-Revises: a7c2e9d4f1b3
+Revises: a7c2e9d4b1f6
 Create Date: 2026-12-02 01:50:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = 'c8d2f4a6b913'
-down_revision = 'a7c2e9d4f1b3'
+down_revision = 'a7c2e9d4b1f6'
 branch_labels = None
 depends_on = None
 

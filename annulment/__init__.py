@@ -1,0 +1,1 @@
+"""作废: annulling an issued brief (workflows/brief.py, the `annul` row)."""
