@@ -34,6 +34,8 @@ def execute(app: Flask, job_id: int, worker: str | None = None) -> str:
             context = operations.JobContext(session, job, db.engine)
             try:
                 KINDS[job.kind].handler(context)
+                if job not in session:  # the handler ended the session (a backup's snapshot does)
+                    job = session.merge(job)
                 operations.mark_done(session, job)
                 session.commit()
                 return "done"

@@ -199,3 +199,21 @@ def test_an_export_killed_with_its_worker_is_finished_by_the_next(app, make_brie
                     process.wait(timeout=15)
     assert all(p.poll() is not None for p in workers)
     assert EXPORT
+
+
+def test_a_backup_runs_as_a_job_and_the_admin_home_shows_it(app, make_brief, login_as, tmp_path, monkeypatch):
+    from backup.verify import verify_backup
+
+    make_brief(State.PUBLISHED, issue_date=date(2026, 1, 1))
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))  # the default file, instance/backups/
+    admin = login_as("admin")
+    job_id = int(admin.post("/jobs/start", {"kind": "backup.create"}).location.rsplit("/", 1)[1])
+    assert drain(app) == [(job_id, "done")]
+    job = job_row(app, job_id)
+    assert job.state == "done"  # the backup's snapshot ends the job's session: the row is still marked
+    result = json.loads(job.result)
+    made = Path(result["file"])
+    assert made.parent == tmp_path / "backups" and made.is_file()
+    assert verify_backup(made, None).ok
+    assert made.name in admin.get("/admin").get_data(as_text=True)
+    assert "Backup written" in admin.get(f"/jobs/{job_id}").get_data(as_text=True)
