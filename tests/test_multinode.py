@@ -142,7 +142,7 @@ def cluster(app, s3_server) -> Iterator[Cluster]:
                                       cwd=ROOT, env=worker_env, stdout=subprocess.DEVNULL,
                                       stderr=(work / "worker.log").open("wb"), start_new_session=True)
             processes.append(worker)
-            _wait_until(lambda: all(_ready(url) for url in nodes), 60, "the nodes' /readyz", processes, work)
+            _wait_until(lambda: all(_ready(url) for url in nodes), 120, "the nodes' /readyz", processes, work)
             yield Cluster(nodes, redis_url, mail.handler, worker.pid, work)
         finally:
             for process in processes:
@@ -292,7 +292,7 @@ def test_a_job_queued_on_a_node_runs_on_the_worker(app, cluster, make_brief, peo
     response = drafter.post(1, f"/briefs/{brief_id}/act/submit", {"submit-version": str(version)},
                             page=f"/briefs/{brief_id}", prefix="submit")
     assert response.status_code == 302, response.text[:1000]
-    received = cluster.mail.wait_for(len(EDITORS), timeout=30)
+    received = cluster.mail.wait_for(len(EDITORS), timeout=60)
     assert {m["To"].split("@")[0] for m in received} == EDITORS
     assert all(f"/briefs/{brief_id}" in body_of(m) for m in received)
     with app.app_context():
