@@ -103,6 +103,9 @@ _listening = False
 def init_jobs(app: Flask) -> None:
     global _listening
     app.extensions[EXTENSION] = JobQueue(app)
+    from jobs.health import init_queue_health
+
+    init_queue_health()  # /readyz checks the queue; /metrics shows its depth and failed jobs
     if not _listening:
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_rollback", _after_rollback)

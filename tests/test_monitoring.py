@@ -17,8 +17,11 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 
 import monitoring
+from extensions import db
+from jobs.queue import queue
 from tests.conftest import AUDIT_KEY, AUDIT_KEY_ID, FILES_DIR
 from workflows.brief import State
 
@@ -43,7 +46,7 @@ def test_healthz_and_readyz_answer_without_signing_in(app):
     assert response.status_code == 200 and response.json == {"status": "ok"}
     response = client.get("/readyz")
     assert response.status_code == 200, response.data
-    assert response.json == {"status": "ready", "checks": {"database": "ok", "storage": "ok"}}
+    assert response.json == {"status": "ready", "checks": {"database": "ok", "storage": "ok", "queue": "ok"}}
 
 
 def test_readyz_names_what_is_unreachable(app, tmp_path, monkeypatch):
@@ -52,7 +55,7 @@ def test_readyz_names_what_is_unreachable(app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "CANYUE_FILES_DIR", str(blocker / "files"))
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
-    assert response.json["checks"] == {"database": "ok", "storage": "unreachable"}
+    assert response.json["checks"] == {"database": "ok", "storage": "unreachable", "queue": "ok"}
     assert str(blocker) not in response.get_data(as_text=True)  # the reason is logged, not shown
     monkeypatch.setitem(app.config, "CANYUE_FILES_DIR", str(FILES_DIR))
 
@@ -92,18 +95,57 @@ def test_metrics_count_requests_publishes_and_renders(app, make_brief, login_as)
     assert sample(after, "canyue_render_seconds_count") >= sample(before, "canyue_render_seconds_count") + 1
     assert sample(after, "canyue_request_seconds_count", endpoint="monitoring.metrics", method="GET",
                   status="200") >= 1
-    assert "canyue_queue_depth" not in after  # no queue configured: no figure rather than a false 0
+
 
 
 def test_the_queue_reports_through_its_probe(app):
-    from monitoring.metrics import set_queue_probe
+    from monitoring import metrics
 
-    set_queue_probe(lambda: {"depth": 3, "failed": 1})
+    wired = metrics._queue_probe
+    metrics.set_queue_probe(lambda: {"depth": 3, "failed": 1})
     try:
         text = app.test_client().get("/metrics").get_data(as_text=True)
+        metrics.set_queue_probe(None)
+        assert "canyue_queue_depth" not in app.test_client().get("/metrics").get_data(as_text=True)  # no false 0
     finally:
-        set_queue_probe(None)
+        metrics.set_queue_probe(wired)
     assert sample(text, "canyue_queue_depth") == 3 and sample(text, "canyue_jobs_failed") == 1
+
+
+def test_queue_depth_and_failed_jobs_are_counted_from_the_job_table(app):
+    from jobs.operations import enqueue
+    from models import Job
+    from notifications.mail import MAIL_JOB
+
+    client = app.test_client()
+    assert sample(client.get("/metrics").get_data(as_text=True), "canyue_queue_depth") == 0
+    with app.app_context():
+        jobs = [enqueue(db.session, MAIL_JOB, {"notification_id": n}) for n in range(4)]
+        jobs[0].state = "failed"
+        jobs[1].state = "running"
+        jobs[2].state = "done"
+        db.session.commit()
+        ids = [job.id for job in jobs]
+    text = client.get("/metrics").get_data(as_text=True)
+    assert sample(text, "canyue_queue_depth") == 1 and sample(text, "canyue_jobs_failed") == 1
+    with app.app_context():
+        db.session.execute(delete(Job).where(Job.id.in_(ids)))
+        db.session.commit()
+    queue(app).huey.flush()
+
+
+def test_readyz_says_when_the_queue_store_does_not_answer(app, monkeypatch):
+    """A Redis queue with no server behind it: not ready, and the queue is named."""
+    import jobs.queue
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there once the probe is closed
+    monkeypatch.setitem(app.config, "CANYUE_JOBS_URL", f"redis://127.0.0.1:{port}/0")
+    monkeypatch.setitem(app.extensions, jobs.queue.EXTENSION, jobs.queue.JobQueue(app))
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json["checks"] == {"database": "ok", "storage": "ok", "queue": "unreachable"}
 
 
 def test_metrics_are_for_this_machine_or_the_token(app, monkeypatch):

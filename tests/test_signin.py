@@ -5,6 +5,7 @@ TOTP and recovery codes, and the security log of all of it."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import re
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -621,9 +623,10 @@ def test_sign_in_events_are_in_the_security_log(app, people):
 # --- the Redis store ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def redis_url():
-    """A throwaway redis-server on a free port (Debian's redis-server; scripts/install --test)."""
+@contextlib.contextmanager
+def running_redis() -> Iterator[str]:
+    """A throwaway redis-server on a free port (Debian's redis-server; scripts/install --test),
+    stopped on leaving; yields its redis:// address."""
     import shutil
 
     binary = shutil.which("redis-server")
@@ -645,6 +648,12 @@ def redis_url():
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture
+def redis_url():
+    with running_redis() as url:
+        yield url
 
 
 def test_the_redis_store_counts_concurrent_attempts_once_each(redis_url):
