@@ -26,6 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     import archive.search  # noqa: F401  keeps the search index in sync with every change
     import notifications.moves  # noqa: F401  each lifecycle move notifies whoever now has work
+    import longwork.kinds  # noqa: F401  long work as job kinds (export, verify, reindex, backups)
     import database
     import i18n
     import security
@@ -60,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from views.security import bp as security_bp
     from views.stats import bp as stats_bp
     from views.word import bp as word_bp
+    from views.work import bp as work_bp
     from monitoring import init_monitoring
 
     init_templates(app)
@@ -76,6 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(word_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(work_bp)
     app.register_blueprint(signoff_bp)
     app.register_blueprint(instructions_bp)
     init_monitoring(app)  # /healthz, /readyz, /metrics, request ids, JSON logs

@@ -54,6 +54,8 @@ ENVIRONMENT: dict[str, type] = {
     "CANYUE_PREVIEW_RENDER_MINUTES": int,
     "CANYUE_THROTTLE_DIR": str,
     "CANYUE_JOBS_URL": str,
+    "CANYUE_EXPORTS_DIR": str,
+    "CANYUE_JOB_STEP_DELAY": float,
     "CANYUE_BASE_URL": str,
     "CANYUE_MAIL_HOST": str,
     "CANYUE_MAIL_PORT": int,
@@ -165,6 +167,10 @@ class DefaultConfig:
     # The background job queue (jobs/): "" for a SQLite file in instance/ (jobs.sqlite3),
     # redis://host:6379/0 for Redis (several machines), memory:// for tests only.
     CANYUE_JOBS_URL = ""
+    # Finished BagIt exports wait here for their download (default instance/exports/), a
+    # folder per job; and a pause after each step of long work (tests and demonstrations only).
+    CANYUE_EXPORTS_DIR = ""
+    CANYUE_JOB_STEP_DELAY = 0.0
     # Notifications by e-mail (notifications/mail.py), sent only by the worker. No host: in the
     # app only. Security: "none", "starttls" (upgrade on the port, usually 587) or "tls" (465).
     CANYUE_MAIL_HOST: str | None = None

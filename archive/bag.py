@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -102,13 +102,16 @@ def _signoff_and_instructions(brief: Brief, store: Store, folder: Path) -> dict[
     return {"signoff_files": listed, "instructions": instructions}
 
 
-def export_bag(briefs: Sequence[Brief], store: Store, name: str) -> Path:
-    """A validated bag of `briefs`, zipped; the caller deletes the returned file's folder."""
+def export_bag(briefs: Sequence[Brief], store: Store, name: str,
+               on_progress: Callable[[int], None] | None = None) -> Path:
+    """A validated bag of `briefs`, zipped; the caller deletes the returned file's folder.
+    `on_progress(done)` is called after each issue is written (1 … len(briefs)); making,
+    validating and zipping the bag follows the last call."""
     work = Path(tempfile.mkdtemp(prefix="canyue-bag-"))
     bag_dir = work / name
     bag_dir.mkdir()
     try:
-        for brief in briefs:
+        for done, brief in enumerate(briefs, start=1):
             if brief.master is None:
                 raise ExportError(f"{number_text(brief)} has no archival PDF")
             folder = bag_dir / folder_name(brief)
@@ -123,6 +126,8 @@ def export_bag(briefs: Sequence[Brief], store: Store, name: str) -> Path:
                       "provenance": brief.provenance}
             record.update(_signoff_and_instructions(brief, store, folder))
             (folder / "metadata.json").write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
+            if on_progress is not None:
+                on_progress(done)
         (bag_dir / "catalogue.csv").write_text(catalogue_csv(briefs), encoding="utf-8")
         bag = bagit.make_bag(
             str(bag_dir),

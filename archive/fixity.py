@@ -4,6 +4,7 @@ what dead publishes left behind."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from models import StoredFile
 from models.types import utcnow
-from publishing.storage import Store, FixityError
+from publishing.storage import FixityError, Store
 
 # A file younger than this may belong to a publish still in progress: repair leaves it.
 REPAIR_MIN_AGE_SECONDS = 3600
@@ -31,17 +32,24 @@ class FixityReport:
         return not (self.missing or self.changed or self.unexpected)
 
 
-def verify_store(session: Session, store: Store, *, repair: bool = False) -> FixityReport:
+def verify_store(session: Session, store: Store, *, repair: bool = False,
+                 on_progress: Callable[[int, int], None] | None = None, every: int = 50) -> FixityReport:
     """Check every recorded file and look for files no row names; remember each result.
 
     With `repair`, files no row references and older than an hour (so never those of a
     publish in progress) are moved to the store's quarantine folder; a referenced file is
     never touched. What repair moved is no longer reported as unexpected.
+
+    `on_progress(checked, total)` is called every `every` files and after the last; it may
+    commit the session (the checks so far are then kept, see longwork/kinds.py).
     """
     report = FixityReport()
     now = utcnow()
-    for stored in session.scalars(select(StoredFile).order_by(StoredFile.id)):
+    rows = list(session.scalars(select(StoredFile).order_by(StoredFile.id)))
+    for stored in rows:
         report.checked += 1
+        if on_progress is not None and report.checked > 1 and (report.checked - 1) % every == 0:
+            on_progress(report.checked - 1, len(rows))
         actual = store.sha256_of_file(stored.path)
         problem = None
         if actual is None:
@@ -51,6 +59,8 @@ def verify_store(session: Session, store: Store, *, repair: bool = False) -> Fix
             problem = "changed"
             report.changed.append(stored.path)
         stored.checked_at, stored.check_ok, stored.check_problem = now, problem is None, problem
+    if on_progress is not None:
+        on_progress(report.checked, len(rows))
     # Read the store after the rows: a file committed meanwhile is young, and so left alone.
     referenced = set(session.scalars(select(StoredFile.path)))
     clock = time.time()

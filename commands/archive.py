@@ -56,9 +56,19 @@ def search_command(query: tuple[str, ...], series_id: int | None, year_from: int
 
 
 @click.command("reindex")
+@click.option("--queue", "queued", is_flag=True, help="Run it as a background job and follow it.")
 @with_appcontext
-def reindex_command() -> None:
+def reindex_command(queued: bool) -> None:
     """Rebuild the full-text search index from the briefs table."""
+    if queued:
+        import json
+
+        from longwork.cli import enqueue_and_follow
+        from longwork.operations import REINDEX
+
+        done = json.loads(enqueue_and_follow(REINDEX, {}, "reindex").result or "{}")
+        click.echo(f"search index rebuilt: {done.get('briefs')} issued briefs in {done.get('seconds')} s")
+        return
     started = time.perf_counter()
     count = rebuild_index(db.session)
     db.session.commit()

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from accounts.operations import command_line_name
 from archive.bag import ExportError, export_bag, issued_briefs
-from archive.fixity import verify_store
+from longwork.cli import bar_step
+from longwork.kinds import run_verify
 from archive.importer import files_from_paths, import_batch
 from extensions import db
 from models import User
@@ -29,9 +30,28 @@ def cli() -> None:
 @cli.command("verify")
 @click.option("--repair", is_flag=True,
               help="Quarantine files that no record names and that are older than an hour.")
-def verify(repair: bool) -> None:
+@click.option("--queue", "queued", is_flag=True, help="Run it as a background job and follow its progress.")
+def verify(repair: bool, queued: bool) -> None:
     """Recompute every stored file's SHA-256; report missing, changed and unexpected files."""
-    report = verify_store(db.session, file_store(), repair=repair)
+    if queued:
+        from longwork.cli import enqueue_and_follow
+        from longwork.operations import VERIFY, result_of
+
+        done = result_of(enqueue_and_follow(VERIFY, {"repair": repair}, "fixity"))
+        for source, target in done["quarantined"]:
+            click.echo(f"quarantined: {source} -> {target}")
+        for kind in ("missing", "changed", "unexpected"):
+            for path in done[kind]:
+                click.echo(f"{kind}: {path}")
+        counts = done["counts"]
+        click.echo(f"{done['checked']} files checked; {counts['missing']} missing, {counts['changed']} changed, "
+                   f"{counts['unexpected']} unexpected")
+        if not done["ok"]:
+            raise SystemExit(1)
+        return
+    step, close = bar_step("fixity")
+    report = run_verify(db.session, repair, step)
+    close()
     db.session.commit()
     for source, target in report.quarantined:
         click.echo(f"quarantined: {source} -> {target}")
@@ -72,13 +92,28 @@ def import_issues(paths: tuple[Path, ...], username: str) -> None:
 @click.option("--series", "series_id", type=int)
 @click.option("--year", type=int)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
-def export(series_id: int | None, year: int | None, output: Path) -> None:
+@click.option("--queue", "queued", is_flag=True, help="Run it as a background job and follow its progress.")
+def export(series_id: int | None, year: int | None, output: Path, queued: bool) -> None:
     """Export issued briefs (of a series, a year) as a validated BagIt bag in a zip file."""
+    if queued:
+        from longwork.cli import enqueue_and_follow
+        from longwork.operations import EXPORT, export_file, result_of
+
+        job = enqueue_and_follow(EXPORT, {"series": series_id, "year": year}, "export")
+        made = export_file(job)
+        if made is None:
+            raise click.ClickException(f"job {job.id}: the export's file is gone")
+        shutil.copyfile(made, output)
+        click.echo(f"{output}: {result_of(job)['issues']} issues, bag validated (job {job.id})")
+        return
     briefs = issued_briefs(db.session, series_id, year)
+    step, close = bar_step("export")
     try:
-        bundle = export_bag(briefs, file_store(), output.stem)
+        bundle = export_bag(briefs, file_store(), output.stem, on_progress=lambda done: step(done, len(briefs)))
     except (ExportError, FixityError) as error:
         raise click.ClickException(str(error)) from error
+    finally:
+        close()
     shutil.move(bundle, output)
     shutil.rmtree(bundle.parent, ignore_errors=True)
     log_security_event(db.session, "bag_exported", None, actor_name=command_line_name(), detail={

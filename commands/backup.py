@@ -28,8 +28,24 @@ def _app():  # type: ignore[no-untyped-def]
               help="The backup file (default: instance/backups/canyue-backup-<UTC time>.tar).")
 @click.option("--recipient", "recipients", multiple=True, metavar="AGE_PUBLIC_KEY",
               help="Encrypt to this age public key (age1…); may be given more than once.")
-def create(output: Path | None, recipients: tuple[str, ...]) -> None:
+@click.option("--queue", "queued", is_flag=True,
+              help="Run it as a background job (default file name) and follow it.")
+def create(output: Path | None, recipients: tuple[str, ...], queued: bool) -> None:
     """Back up the database, the stored files it names and the audit anchors, while the app serves."""
+    if queued:
+        import json
+
+        from longwork.cli import enqueue_and_follow
+        from longwork.operations import BACKUP
+
+        if output is not None:
+            raise click.UsageError("--queue writes the default file name; leave out -o")
+        done = json.loads(enqueue_and_follow(BACKUP, {"recipients": list(recipients)}, "backup").result or "{}")
+        click.echo(f"backup written: {done.get('file')} ({human_size(int(done.get('bytes') or 0))}) "
+                   f"in {done.get('seconds')} s")
+        for note in done.get("notes") or ():
+            click.echo(f"note: {note}")
+        return
     try:
         made = create_backup(_app(), output, recipients)
     except BackupError as error:

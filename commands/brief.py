@@ -68,8 +68,18 @@ def export(brief_id: int, output: Path | None) -> None:
 
 
 @cli.command("backfill-pdfs")
-def backfill_pdfs() -> None:
+@click.option("--queue", "queued", is_flag=True, help="Run it as a background job and follow its progress.")
+def backfill_pdfs(queued: bool) -> None:
     """Give every published brief that has none its archival PDF (safe to run again)."""
+    if queued:
+        import json
+
+        from longwork.cli import enqueue_and_follow
+        from longwork.operations import BACKFILL
+
+        done = json.loads(enqueue_and_follow(BACKFILL, {}, "archival PDFs").result or "{}")
+        click.echo(f"{done.get('made', 0)} archival PDFs made; {done.get('had_one', 0)} published briefs had one already")
+        return
     issued = [State.PUBLISHED.value, State.ARCHIVED.value]
     ids = db.session.scalars(select(Brief.id).where(Brief.state.in_(issued)).order_by(Brief.id)).all()
     made = 0

@@ -21,6 +21,11 @@ from models.types import utcnow
 ERROR_LENGTH = 2000
 
 
+class JobFailed(Exception):
+    """Raised by a handler when trying again cannot help (a tampered file in an export): the
+    job is `failed` at once, shown to the admin, instead of being retried."""
+
+
 class JobNotRetryable(Exception):
     """Only a failed job is retried by hand."""
 
@@ -69,19 +74,21 @@ def backoff(kind: JobKind, attempts: int) -> timedelta:
 
 def mark_done(session: Session, job: Job) -> None:
     job.state, job.finished_at, job.lease_until, job.last_error = "done", utcnow(), None, None
-    if job.total is not None:
-        job.progress = job.total
+    # The total may have been set by JobContext.progress (another connection): read it back.
+    total = session.scalar(select(Job.total).where(Job.id == job.id))
+    if total is not None:
+        job.total, job.progress = total, total
     session.flush()
 
 
-def mark_failure(session: Session, job: Job, error: str) -> float | None:
+def mark_failure(session: Session, job: Job, error: str, *, final: bool = False) -> float | None:
     """After a failed attempt: queued again after a backoff (its delay in seconds returned), or
     `failed` for good once the kind's attempts are spent (None)."""
     kind = KINDS[job.kind]
     now = utcnow()
     job.last_error = error[:ERROR_LENGTH]
     job.claimed_by = job.lease_until = None
-    if job.attempts >= kind.max_attempts:
+    if final or job.attempts >= kind.max_attempts:
         job.state, job.finished_at = "failed", now
         session.flush()
         return None

@@ -34,6 +34,8 @@ def execute(app: Flask, job_id: int, worker: str | None = None) -> str:
             context = operations.JobContext(session, job, db.engine)
             try:
                 KINDS[job.kind].handler(context)
+                if job not in session:  # the handler ended the session (a backup's snapshot does)
+                    job = session.merge(job)
                 operations.mark_done(session, job)
                 session.commit()
                 return "done"
@@ -43,7 +45,8 @@ def execute(app: Flask, job_id: int, worker: str | None = None) -> str:
                 job = session.get(operations.Job, job_id)
                 assert job is not None
                 detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-                delay = operations.mark_failure(session, job, detail)
+                delay = operations.mark_failure(session, job, detail,
+                                                final=isinstance(error, operations.JobFailed))
                 session.commit()
                 if delay is None:
                     return "failed"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -40,6 +40,10 @@ class Job(Base):
     # For long jobs: how far it got, of how much (set through JobContext.progress).
     progress: Mapped[int] = mapped_column(default=0)
     total: Mapped[int | None]
+    # Long work started by someone (longwork/): who may follow it and fetch its result, and
+    # that result (JSON: the export's file, the verification's report), written when done.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
+    result: Mapped[str | None] = mapped_column(Text)
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.kind} {self.state}>"

@@ -20,6 +20,8 @@ EVENT_LABELS: dict[str, str] = {
     "series_changed": N_("Series settings changed"),
     "classification_changed": N_("Classified levels or readers changed"),
     "bag_exported": N_("Archive exported (BagIt)"),
+    "bag_downloaded": N_("Exported archive downloaded"),
+    "job_started": N_("Background job started"),
     "csv_exported": N_("CSV exported"),
     "classified_download": N_("Classified issue downloaded"),
     "audit_verified": N_("Audit trail verified"),

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from archive.filing import file_issue
 from extensions import db
-from models import AuditEvent, Brief
+from models import AuditEvent, Brief, Job
+from jobs.worker import drain
 from tests.conftest import FILES_DIR, act_together, fetch
 from workflows.brief import State
 from workflows.filing import Retention
@@ -201,11 +202,23 @@ def test_verify_passes_on_an_intact_store(app, make_brief):
     assert result.exit_code == 0 and "1 files checked" in result.output
 
 
+def export_over_http(app, client, data):
+    """Start the export (a job), run it as the worker would, fetch the result from its page."""
+    started = client.post("/archive/export", data)
+    assert started.status_code == 302 and "/jobs/" in started.location, started.status_code
+    drain(app)
+    page = client.get(started.location)
+    assert page.status_code == 200
+    if "/download" not in page.get_data(as_text=True):
+        return page
+    return client.get(started.location.rstrip("/") + "/download")
+
+
 def test_bagit_export_validates_and_catalogues_every_issue(app, make_brief, login_as, tmp_path):
     ids = [make_brief(State.PUBLISHED, issue_date=date(2026, m, 1), supplement=(m == 2)) for m in (1, 2)]
     archivist = login_as("archivist")
     file_over_http(app, archivist, ids[0])
-    response = archivist.post("/archive/export", {"series": str(fetch(app, ids[0]).series_id), "year": "2026"})
+    response = export_over_http(app, archivist, {"series": str(fetch(app, ids[0]).series_id), "year": "2026"})
     assert response.status_code == 200 and response.mimetype == "application/zip"
     with zipfile.ZipFile(io.BytesIO(response.data)) as bundle:
         bundle.extractall(tmp_path)
@@ -228,8 +241,12 @@ def test_export_refuses_a_tampered_file(app, make_brief, login_as):
     with app.app_context():
         path = FILES_DIR / db.session.get(Brief, brief_id).master.path
     path.write_bytes(b"%PDF-1.7 replaced")
-    response = login_as("archivist").post("/archive/export", {"series": str(fetch(app, brief_id).series_id), "year": "2026"})
-    assert response.status_code == 409
+    response = export_over_http(app, login_as("archivist"), {"series": str(fetch(app, brief_id).series_id),
+                                                             "year": "2026"})
+    page = response.get_data(as_text=True)
+    assert 'data-state="failed"' in page and "The job failed" in page
+    with app.app_context():
+        assert db.session.scalar(select(Job.attempts).where(Job.kind == "archive.export", Job.state == "failed")) == 1
     assert login_as("editor").post("/archive/export", {"year": "2026"}).status_code == 403
 
 
@@ -256,8 +273,8 @@ def test_search_page_finds_issues_with_highlighted_snippets(app, make_brief, log
 def test_a_search_result_exports_as_a_bag(app, make_brief, login_as, tmp_path):
     wanted = make_brief(State.PUBLISHED, issue_date=date(2026, 1, 5), title="关于数字经济发展的建议")
     make_brief(State.PUBLISHED, issue_date=date(2026, 2, 5), title="关于文旅融合的思考", body="与本次检索无关。")
-    response = login_as("archivist").post("/archive/export", {"q": "数字经济"})
-    assert response.status_code == 200
+    response = export_over_http(app, login_as("archivist"), {"q": "数字经济"})
+    assert response.status_code == 200 and response.mimetype == "application/zip"
     with zipfile.ZipFile(io.BytesIO(response.data)) as bundle:
         catalogue = next(n for n in bundle.namelist() if n.endswith("data/catalogue.csv"))
         rows = list(csv.DictReader(io.StringIO(bundle.read(catalogue).decode("utf-8-sig"))))

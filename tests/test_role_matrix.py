@@ -47,6 +47,8 @@ MAY: dict[str, set[str]] = {
     "manage_days_off": {"admin"},
     # The admin retries a failed background job (jobs/); 成果统计 for editors and leaders.
     "retry_jobs": {"admin"},
+    # Issue 15: the admin runs backup, fixity verification, reindex, PDF backfill as jobs.
+    "run_maintenance": {"admin"},
     "view_statistics": {"editor", "signer"},
 }
 
@@ -92,6 +94,7 @@ SCREENS: dict[str, set[str]] = {
     "/admin/days-off": {"admin"},
     "/statistics": {"editor", "signer"},
     "/notifications": ALL,
+    "/jobs": {"archivist", "admin"},  # long work they started (views/work.py)
 }
 # A brief's pages: published and open, published at a classified level, a draft.
 BRIEF_PAGES = ["/briefs/{id}", "/briefs/{id}/preview", "/briefs/{id}/changes", "/briefs/{id}/issue.pdf"]
@@ -166,6 +169,7 @@ MENU: dict[str, set[str]] = {
     "/follow-ups": {"editor", "clerk"},
     "/security/secretaries": {"security_admin"},
     "/admin/days-off": {"admin"},
+    "/jobs": {"archivist", "admin"},
 }
 
 

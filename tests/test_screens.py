@@ -115,16 +115,37 @@ def build_world(app: Flask, make_brief: Any, series_id: int) -> dict[str, list[A
             scan_name="签发单.png", expected_version=None)
         db.session.commit()
         users = [uid for uid in db.session.scalars(select(User.id).order_by(User.id))]
-        return {
-            "brief_id": [*briefs.values(), corrected, notice, edition_id],
-            "copy_id": [copy.id],
-            "recipient_id": [ids[0][0]],
-            "series_id": [series_id],
-            "user_id": users,
-            "token": [token],
-            "follow_up_id": [instruction.follow_up.id],
-            "file_id": [instruction.scan_id, record.scan_id],
-        }
+        copy_id = copy.id
+        follow_up_ids, file_ids = [instruction.follow_up.id], [instruction.scan_id, record.scan_id]
+    # Long work (views/work.py): a finished export (its download), and one running (its bar).
+    from datetime import timedelta
+
+    from jobs.worker import drain
+    from longwork.operations import EXPORT, start
+    from models.types import utcnow
+
+    with app.app_context():
+        archivist = _user("archivist")
+        done_id = start(db.session, EXPORT, archivist, {"series": series_id, "year": None, "q": None}).id
+        db.session.commit()
+    drain(app)
+    with app.app_context():
+        running = start(db.session, EXPORT, _user("archivist"), {"series": series_id, "year": None, "q": None})
+        running.state, running.progress, running.total = "running", 3, 10
+        running.lease_until = utcnow() + timedelta(hours=1)
+        db.session.commit()
+        running_id = running.id
+    return {
+        "brief_id": [*briefs.values(), corrected, notice, edition_id],
+        "copy_id": [copy_id],
+        "recipient_id": [ids[0][0]],
+        "series_id": [series_id],
+        "user_id": users,
+        "token": [token],
+        "job_id": [running_id, done_id],
+        "follow_up_id": follow_up_ids,
+        "file_id": file_ids,
+    }
 
 
 def fill(rule: Any, values: dict[str, list[Any]]) -> list[str]:

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import PurePath
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-from archive.bag import ExportError, export_bag, issued_briefs
 from archive.filing import expected_archive_code, file_issue, set_sequence_start
 from archive.importer import ImportFile, import_batch
-from archive.search import MAX_PER_PAGE, search
+from archive.search import search
 from instructions.operations import instructions_by_brief
 from instructions.views import instruction_levels
 from extensions import db
@@ -23,9 +21,9 @@ from forms.archive import ExportForm, FileForm, ImportForm, SequenceForm
 from forms.base import refusal
 from forms.brief import version_of
 from i18n import translate
+from longwork.operations import EXPORT
+from longwork.operations import start as start_work
 from models import ArchiveSequence, Brief, Series
-from publishing.services import file_store
-from publishing.storage import FixityError
 from views.access import get_brief, log_event, refuse, require
 from views.errors import error_page
 from views.inputs import int_arg
@@ -133,20 +131,6 @@ def sequences() -> Response | tuple[str, int]:
         refusal(form)[0] if request.method == "POST" else 200)
 
 
-def search_results(query: str, series_id: int | None, year: int | None) -> list[Brief]:
-    """Every issue a search finds (all its pages), oldest first, for export."""
-    found: dict[int, Brief] = {}
-    page = 1
-    while True:
-        result = search(db.session, current_user, query, series_id=series_id, year_from=year, year_to=year,
-                        page=page, per_page=MAX_PER_PAGE)
-        found.update((hit.brief.id, hit.brief) for hit in result.hits)
-        if not result.has_more:
-            break
-        page += 1
-    return sorted(found.values(), key=lambda b: (b.issue_date, b.total_number))
-
-
 @bp.get("/archive/search")
 def search_page() -> str:
     """Full-text search of the issues the user may read, with filters and highlighted snippets."""
@@ -176,28 +160,18 @@ def search_page() -> str:
 
 @bp.post("/archive/export")
 def export() -> Response:
-    """A year or a series as a BagIt bag (zip), validated before it is offered."""
+    """A year, a series or a search as a BagIt bag (zip): a background job (longwork/), whose
+    page shows its progress and then the download, validated before it is offered."""
     require("manage_archive")
     form = ExportForm()
     if not form.validate_on_submit():
         reasons = [str(e) for field in form for e in field.errors]
         abort(error_page(400, _("The export was not made: %(reason)s", reason=" ".join(reasons))))
-    if form.q.data:
-        briefs = search_results(form.q.data, form.series.data, form.year.data)
-        name = "canyue-search"
-    else:
-        briefs = issued_briefs(db.session, form.series.data, form.year.data)
-        name = "canyue-" + "-".join(str(p) for p in ("series", form.series.data, form.year.data) if p)
-    try:
-        bundle = export_bag(briefs, file_store(), name)
-    except (ExportError, FixityError) as error:
-        return error_page(409, _("The export was not made: %(reason)s", reason=str(error)))
-    log_event("bag_exported", series=form.series.data, year=form.year.data, q=form.q.data or None,
-              issues=len(briefs), classified=sorted({b.id for b in briefs if b.classification}), file=bundle.name)
+    job = start_work(db.session, EXPORT, current_user,
+                     {"series": form.series.data, "year": form.year.data, "q": form.q.data or None})
+    log_event("job_started", subject_id=job.id, kind=EXPORT)
     db.session.commit()
-    response = send_file(bundle, mimetype="application/zip", as_attachment=True, download_name=bundle.name)
-    response.call_on_close(lambda: shutil.rmtree(bundle.parent, ignore_errors=True))
-    return response
+    return redirect(url_for("work.show", job_id=job.id))
 
 
 @bp.route("/archive/import", methods=["GET", "POST"])

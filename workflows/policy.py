@@ -330,6 +330,7 @@ GENERAL_ACTIONS: dict[str, frozenset[Role]] = {
     "verify_audit": frozenset({Role.AUDITOR}),
     # The background jobs (jobs/): retry one that failed (a mail the server refused, say).
     "retry_jobs": frozenset({Role.ADMIN}),
+    "run_maintenance": frozenset({Role.ADMIN}),  # backup, fixity verification, reindex, PDF backfill
 }
 
 # Reading briefs at all (their lists, the archive, search): every account but the auditor's.
