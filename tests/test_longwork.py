@@ -60,7 +60,7 @@ def test_an_export_runs_as_a_job_with_progress_and_only_its_starter_downloads_it
     assert (job.progress, job.total, job.user_id) == (4, 4, people["archivist"])  # 3 issues + the bag
     assert archivist.get(f"/jobs/{job_id}/status.json").get_json()["finished"] is True
     page = archivist.get(f"/jobs/{job_id}").get_data(as_text=True)
-    assert f"/jobs/{job_id}/download" in page and "3 issues" in page
+    assert f"/jobs/{job_id}/download" in page and "共 3 期" in page  # "3 issues, bag validated."
     assert f"/jobs/{job_id}" in archivist.get("/jobs").get_data(as_text=True)
     download = archivist.get(f"/jobs/{job_id}/download")
     assert download.status_code == 200 and download.mimetype == "application/zip"
@@ -93,7 +93,7 @@ def test_a_failed_export_is_reported_to_the_admin_not_retried(app, make_brief, l
     job_id = start_export(archivist, {"year": "2026"})
     assert drain(app) == [(job_id, "failed")]  # a tampered file: trying again cannot help
     assert job_row(app, job_id).attempts == 1
-    assert "The job failed" in archivist.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "任务失败" in archivist.get(f"/jobs/{job_id}").get_data(as_text=True)
     home = login_as("admin").get("/admin").get_data(as_text=True)
     assert f'data-job="{job_id}"' in home and "archive.export" in home
 
@@ -115,7 +115,7 @@ def test_the_admin_runs_the_fixity_verification_and_reads_its_report(app, make_b
     result = json.loads(job_row(app, job_id).result)
     assert result["ok"] is False and result["changed"] == [path] and result["checked"] >= 2
     page = admin.get(f"/jobs/{job_id}").get_data(as_text=True)
-    assert path in page and "1 changed" in page
+    assert path in page and "被改动 1 个" in page  # "1 changed"
     # The weekly run is a periodic entry of the one scheduler; nobody started it, the admin sees it.
     assert any(p.kind == VERIFY for p in PERIODIC)
     with app.app_context():
@@ -138,7 +138,7 @@ def test_reindex_and_backfill_run_as_jobs(app, make_brief, login_as):
     assert sorted(drain(app)) == [(ids[0], "done"), (ids[1], "done")]
     assert json.loads(job_row(app, ids[0]).result)["briefs"] == 1
     assert json.loads(job_row(app, ids[1]).result) == {"made": 0, "had_one": 1}
-    assert "1 issued brief indexed" in admin.get(f"/jobs/{ids[0]}").get_data(as_text=True)
+    assert "已为 1 期已印发的简报建立索引" in admin.get(f"/jobs/{ids[0]}").get_data(as_text=True)
     assert "元宇宙" in login_as("drafter2").get("/archive/search?q=元宇宙").get_data(as_text=True)
 
 
@@ -216,4 +216,4 @@ def test_a_backup_runs_as_a_job_and_the_admin_home_shows_it(app, make_brief, log
     assert made.parent == tmp_path / "backups" and made.is_file()
     assert verify_backup(made, None).ok
     assert made.name in admin.get("/admin").get_data(as_text=True)
-    assert "Backup written" in admin.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "备份已写入" in admin.get(f"/jobs/{job_id}").get_data(as_text=True)
