@@ -1,9 +1,8 @@
-"""The statistics as tables: the same rows as the page, for CSV (tabular's one writer) and
-Excel (openpyxl, every cell through tabular.neutralise, as the CSV's)."""
+"""The statistics as tables: the same rows as the page, for CSV and Excel (tabular's writers,
+`tabular.csv_bytes` and `tabular.xlsxfile.xlsx_bytes`)."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from typing import Any
 
@@ -39,26 +38,3 @@ def author_table(figures: Figures, _: Translate) -> list[list[Any]]:
     rows: list[list[Any]] = [[_("Year"), _("Bulletin (刊物)"), _("Drafter (撰稿人)"), _("Author line (署名)"), _("Issues")]]
     rows += [[a.year, a.series_name, a.author, a.author_line, a.issues] for a in figures.authors]
     return rows
-
-
-def xlsx_bytes(sheets: list[tuple[str, list[list[Any]]]]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    from tabular import neutralise
-
-    book = Workbook()
-    book.remove(book.active)
-    for title, rows in sheets:
-        sheet = book.create_sheet(title[:31])
-        for row in rows:
-            sheet.append([neutralise(cell) for cell in row])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for column in sheet.columns:
-            width = max(len(str(c.value or "")) for c in column)
-            sheet.column_dimensions[column[0].column_letter].width = min(max(8, width * 1.6), 40)
-        sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()

@@ -421,8 +421,9 @@ def test_the_page_shows_the_request_and_the_buttons(app, make_brief, login_as):
     assert 'data-action="request_correction"' not in page and 'data-action="confirm_correction"' not in page
     assert editor.get(f"/briefs/{brief_id}/correction").status_code == 409  # one request at a time
     page = editor2.get(f"/briefs/{brief_id}").get_data(as_text=True)
-    # neither the one who asked nor a signer: only 更正 of the text (the `correct` row) is open
-    assert re.findall(r'data-action="(\w+)"', page) == ["correct"]
+    # neither the one who asked nor a signer: only 更正 of the text (the `correct` row) and
+    # registering a 批示 are open
+    assert sorted(re.findall(r'data-action="(\w+)"', page)) == ["correct", "register_instruction"]
     dashboard = signer.get("/").get_data(as_text=True)
     assert zh(app, "Corrections to confirm") in dashboard and f"/briefs/{brief_id}\"" in dashboard
     assert signer.get(f"/briefs/{brief_id}/correction/confirm").status_code == 200

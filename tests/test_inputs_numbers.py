@@ -26,7 +26,8 @@ HUGE = ["99999999999999999999999", str(2**31), str(2**63), "9" * 5000]
 ODD = ["²", "٣", "１", "-1", "0", "1e3", "0x10", "1.5", "+7", "1_0", " 7"]
 
 # Plausible values for the parts of a rule that are not integers.
-OTHER_PARTS = {"action": "submit", "direction": "up", "token": "not-a-token"}
+OTHER_PARTS = {"action": "submit", "direction": "up", "token": "not-a-token", "day": "2026-10-08",
+               "filename": "issue.pdf"}
 
 QUERY_NUMBERS = ("page", "year", "series", "year_from", "year_to", "a", "b", "copies", "version")
 
@@ -58,7 +59,10 @@ def world(app, people, series_id, make_brief, clerk):
         entry_id = db.session.scalar(select(DistributionEntry.id).where(DistributionEntry.brief_id == draft))
     return {"brief_id": draft, "signed": signed, "published": published, "copy_id": copy_id,
             "entry_id": entry_id, "recipient_id": recipient_id, "series_id": series_id,
-            "user_id": people["drafter2"], "link_id": 1, "number": 1}
+            "user_id": people["drafter2"], "link_id": 1, "number": 1,
+            # the later features' ids: 1 names a row or none; either way never a 500
+            "delegation_id": 1, "file_id": 1, "follow_up_id": 1, "job_id": 1, "notification_id": 1,
+            "leader_id": people["signer"], "secretary_id": 1}
 
 
 def int_parts(rule) -> list[str]:

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from extensions import db
 from models import Copy, Recipient, User
 from tabular import csv_bytes, neutralise, restore
+from tests.test_archive import export_over_http
 from tests.test_inputs_text import chinese
 from workflows.brief import State
 from workflows.dispatch import apply_copy_transition
@@ -120,7 +121,7 @@ def test_the_distribution_record_neutralises_formulas(app, people, hostile_direc
 def test_the_bagit_catalogue_neutralises_formulas(app, make_brief, login_as):
     make_brief(State.ARCHIVED, title="=HYPERLINK(\"http://evil.example\",\"目录\")", author_line="+苏州太湖智库",
                issue_date=date(2026, 1, 5))
-    response = login_as("archivist").post("/archive/export", {"year": "2026"})
+    response = export_over_http(app, login_as("archivist"), {"year": "2026"})  # a job, then its download
     assert response.status_code == 200
     with zipfile.ZipFile(io.BytesIO(response.data)) as bundle:
         name = next(n for n in bundle.namelist() if n.endswith("data/catalogue.csv"))

@@ -155,7 +155,8 @@ def test_a_nul_in_any_field_of_any_form_is_never_a_500(app, make_brief, login_as
     with app.app_context():
         copy_id = db.session.scalar(select(Copy.id).where(Copy.brief_id == published))
     values = {"brief_id": draft, "series_id": series_id, "user_id": people["drafter2"], "copy_id": copy_id,
-              "entry_id": 1, "link_id": 1, "recipient_id": 1}
+              "entry_id": 1, "link_id": 1, "recipient_id": 1, "delegation_id": 1, "file_id": 1, "follow_up_id": 1,
+              "job_id": 1, "notification_id": 1, "leader_id": people["signer"], "secretary_id": 1}
     failures = []
     clients = {name: login_as(name) for name in ("admin", "editor", "drafter", "archivist")}
     before = counts(app)

@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from extensions import db
 from models import AuditEvent, Copy, Series, User
 from securitylog.operations import event_detail, log_security_event, security_events
+from tests.test_archive import export_over_http
 from workflows.brief import State
 
 
@@ -107,7 +108,9 @@ def test_series_and_settings_changes_are_logged(app, people, series_id, login_as
         version = db.session.get(Series, series_id).version
     data = {"name": "领导参阅", "hosts": "苏州太湖书院\n苏州太湖智库", "contact_phone": "0512-66881234",
             "address": "苏州市吴中区示例路 100 号", "default_print_run": "45", "timezone": "Asia/Shanghai",
-            "first_total_number": "31", "supplement_numbering": "shared", "active": "y", "version": str(version)}
+            "first_total_number": "31", "supplement_numbering": "shared", "active": "y", "version": str(version),
+            # the step allowances as the form shows them (the series' own: 3, 2, 2, none)
+            "review_days": "3", "signoff_days": "2", "publish_days": "2", "archive_days": ""}
     assert admin.post(f"/admin/series/{series_id}", data).status_code == 302
     new = {**data, "name": "决策参考"}
     del new["version"]
@@ -128,19 +131,21 @@ def test_series_and_settings_changes_are_logged(app, people, series_id, login_as
 
 def test_exports_are_logged(app, people, make_brief, login_as, tmp_path: Path):
     brief_id = make_brief(State.PUBLISHED, issue_date=date(2026, 1, 5), classification="内部")
-    assert login_as("archivist").post("/archive/export", {"year": "2026"}).status_code == 200
+    assert export_over_http(app, login_as("archivist"), {"year": "2026"}).status_code == 200
     assert login_as("admin").get("/recipients/export.csv").status_code == 200
     assert login_as("editor").get(f"/briefs/{brief_id}/copies/distribution.csv").status_code == 200
     result = app.test_cli_runner().invoke(args=["archive", "export", "--year", "2026", "-o", str(tmp_path / "b.zip")])
     assert result.exit_code == 0, result.output
     events = logged(app)
+    # the web's export is a job: started, made by the worker, downloaded by its starter
     assert [(e[0], e[4].get("what")) for e in events] == [
-        ("bag_exported", None), ("csv_exported", "recipients"), ("csv_exported", "distribution"), ("bag_exported", None)]
-    web_bag, cli_bag = events[0], events[3]
+        ("job_started", None), ("bag_exported", None), ("bag_downloaded", None), ("csv_exported", "recipients"),
+        ("csv_exported", "distribution"), ("bag_exported", None)]
+    web_bag, cli_bag = events[1], events[5]
     assert web_bag[1] == people["archivist"] and web_bag[4]["year"] == 2026 and web_bag[4]["issues"] == 1
     assert web_bag[4]["classified"] == [brief_id]
     assert cli_bag[1] is None and cli_bag[2].startswith("command line") and cli_bag[4]["file"].endswith("b.zip")
-    assert events[2][3] == brief_id
+    assert events[4][3] == brief_id
 
 
 def test_downloads_of_classified_issues_are_logged(app, people, make_brief, login_as):

@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from extensions import db
 from stats import instructions
 from stats.charts import Bar, horizontal_bars, stacked_bars
-from stats.export import author_table, summary_table, xlsx_bytes
+from stats.export import author_table, summary_table
+from tabular.xlsxfile import xlsx_bytes
 from stats.figures import Figures, Filters, compute
 from tabular import csv_bytes
 from views.access import require
