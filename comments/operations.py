@@ -12,6 +12,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from models import Brief, Comment, User
+from notifications.kinds import MENTIONED
+from notifications.operations import notify
 from workflows.i18n import N_
 from workflows.policy import COMMENT, READ, can
 from workflows.transitions import ActionRefused, record_event
@@ -86,4 +88,6 @@ def post_comment(session: Session, brief: Brief, author: Any, body: str) -> Comm
     session.add(comment)
     record_event(session, brief, "comment", author, from_state=brief.state, to_state=brief.state, reason=body)
     session.flush()
+    # the mentioned are told in the app and, if they chose it, by mail (after the commit)
+    notify(session, comment.mentions, MENTIONED, brief, author)
     return comment

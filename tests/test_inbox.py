@@ -14,7 +14,7 @@ from inbox import delegation, queries
 from inbox.due import set_deadline, today
 from inbox.holders import HolderResolver
 from inbox.reminders import overdue_reminders
-from models import AuditEvent, Brief, Comment, Delegation, User
+from models import AuditEvent, Brief, Comment, Delegation, Notification, User
 from tests.conftest import PATHS, PEOPLE, fetch
 from workflows.brief import State
 from workflows.holders import STEPS, held_moves, progress
@@ -253,6 +253,10 @@ def test_comments_mention_readers_and_are_audited_and_sanitised(app, people, mak
         event = db.session.scalars(select(AuditEvent).where(AuditEvent.brief_id == brief_id)
                                    .order_by(AuditEvent.seq.desc())).first()
         assert event.action == "comment" and event.reason == body and event.actor_id == people["editor"]
+        # the two mentioned are told (the bell; mail if they chose it), the one who wrote is not
+        told = db.session.scalars(select(Notification).where(Notification.kind == "mentioned")).all()
+        assert sorted(n.user_id for n in told) == sorted([people["signer"], people["drafter"]])
+        assert all(n.brief_id == brief_id for n in told)
     page = text(editor.get(f"/briefs/{brief_id}"))
     section = page.split('id="comments"', 1)[1].split("</section>", 1)[0]
     assert "<strong>加粗</strong>" in section and "<script>" not in section
