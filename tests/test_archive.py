@@ -244,7 +244,7 @@ def test_export_refuses_a_tampered_file(app, make_brief, login_as):
     response = export_over_http(app, login_as("archivist"), {"series": str(fetch(app, brief_id).series_id),
                                                              "year": "2026"})
     page = response.get_data(as_text=True)
-    assert 'data-state="failed"' in page and "The job failed" in page
+    assert 'data-state="failed"' in page and "任务失败" in page  # "The job failed."
     with app.app_context():
         assert db.session.scalar(select(Job.attempts).where(Job.kind == "archive.export", Job.state == "failed")) == 1
     assert login_as("editor").post("/archive/export", {"year": "2026"}).status_code == 403
