@@ -54,7 +54,7 @@ ENVIRONMENT: dict[str, type] = {
     "CANYUE_PREVIEW_RENDER_MINUTES": int,
     "CANYUE_THROTTLE_DIR": str,
     "CANYUE_JOBS_URL": str,
-    "CANYUE_EXPORTS_DIR": str,
+    "CANYUE_EXPORT_KEEP_DAYS": int,
     "CANYUE_JOB_STEP_DELAY": float,
     "CANYUE_BASE_URL": str,
     "CANYUE_MAIL_HOST": str,
@@ -167,9 +167,10 @@ class DefaultConfig:
     # The background job queue (jobs/): "" for a SQLite file in instance/ (jobs.sqlite3),
     # redis://host:6379/0 for Redis (several machines), memory:// for tests only.
     CANYUE_JOBS_URL = ""
-    # Finished BagIt exports wait here for their download (default instance/exports/), a
-    # folder per job; and a pause after each step of long work (tests and demonstrations only).
-    CANYUE_EXPORTS_DIR = ""
+    # Finished BagIt exports wait for their download in the file store (exports/<job id>/, so
+    # any app node serves them) this many days, then a daily job deletes them; and a pause
+    # after each step of long work (tests and demonstrations only).
+    CANYUE_EXPORT_KEEP_DAYS = 7
     CANYUE_JOB_STEP_DELAY = 0.0
     # Notifications by e-mail (notifications/mail.py), sent only by the worker. No host: in the
     # app only. Security: "none", "starttls" (upgrade on the port, usually 587) or "tls" (465).

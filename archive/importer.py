@@ -10,6 +10,7 @@ and has its English text for the command line (ImportOutcome.error).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
@@ -101,10 +102,20 @@ def _pdf_pages(data: bytes) -> int:
         raise ImportRefused(PDF_REFUSALS[refused.kind], detail=refused.detail) from refused
 
 
-def import_issue(
-    session: Session, actor: Any, *, name: str, text: str, pdf: bytes | None, fonds: str, category: str
-) -> ImportOutcome:
-    """Import one past issue and commit it, or raise ImportRefused with nothing kept."""
+@dataclass(frozen=True)
+class CheckedImport:
+    """A brief file (and PDF) that passed every check made before anything is written."""
+    series: Series
+    content: dict[str, Any]
+    printed: dict[str, Any]
+    sequence: Any
+    pages: int | None
+
+
+def check_import(session: Session, *, text: str, pdf: bytes | None) -> CheckedImport:
+    """Everything that can be checked without writing (the upload page answers at once with
+    it; the import job checks again): the file, its numbers and date, the PDF, the series.
+    Raises ImportRefused. Whether the numbers are free is known only under the lock."""
     try:
         brief_file = parse_brief_file(text)
     except BriefFileError as error:
@@ -137,6 +148,20 @@ def import_issue(
         issue_date=issue_date, issue_year=issue_date.year, issue_number=issue, total_number=total,
         number_sequence=sequence.value, print_run=meta.get("copies"),
     )
+    return CheckedImport(series, content, printed, sequence, pages)
+
+
+def import_issue(
+    session: Session, actor: Any, *, name: str, text: str, pdf: bytes | None, fonds: str, category: str,
+    before_commit: Callable[[ImportOutcome], None] | None = None,
+) -> ImportOutcome:
+    """Import one past issue and commit it, or raise ImportRefused with nothing kept.
+    `before_commit` sees the outcome inside the import's transaction (a job records it there,
+    so that a job run again knows the file is done)."""
+    checked = check_import(session, text=text, pdf=pdf)
+    series, content, printed, sequence, pages = (checked.series, checked.content, checked.printed,
+                                                  checked.sequence, checked.pages)
+    issue_date, issue, total = printed["issue_date"], printed["issue_number"], printed["total_number"]
     # Render before any lock is taken (nobody waits for it): a brief that is never added to
     # the session, whose head before the import event is the chain's start.
     ctx = PublishContext(session, Brief(series=series, **printed), series, actor, issue_date, head_before=GENESIS)
@@ -177,6 +202,9 @@ def import_issue(
             size=blob.size, pages=ctx.pdf.pages, event_seq=event.seq if pdf is None else None,
         ))
         session.flush()
+        outcome = ImportOutcome(name, brief.id, brief.archive_code)
+        if before_commit is not None:
+            before_commit(outcome)
         session.commit()
     except BaseException as error:
         session.rollback()
@@ -186,7 +214,7 @@ def import_issue(
             raise ImportRefused(N_("it conflicts with an issue already held: %(detail)s"),
                                 detail=str(error.orig)) from error
         raise
-    return ImportOutcome(name, brief.id, brief.archive_code)
+    return outcome
 
 
 def import_batch(
@@ -210,6 +238,24 @@ def import_batch(
             outcomes.append(ImportOutcome(name, refusal=Problem(N_("it could not be imported: %(detail)s"),
                                                                 {"detail": f"{type(error).__name__}: {error}"})))
     return outcomes
+
+
+def precheck_import(session: Session, files: list[ImportFile]) -> tuple[list[ImportFile], list[ImportOutcome]]:
+    """The files that pass `check_import`, and the outcomes of those that do not."""
+    passed, refused = [], []
+    for item in files:
+        if item.text is None:
+            problem = item.problem if isinstance(item.problem, Problem) else Problem(str(item.problem or ""))
+            refused.append(ImportOutcome(item.name, refusal=problem))
+            continue
+        try:
+            check_import(session, text=item.text, pdf=item.pdf)
+        except ImportRefused as error:
+            refused.append(ImportOutcome(item.name, refusal=error.problem))
+        else:
+            passed.append(item)
+    session.rollback()
+    return passed, refused
 
 
 def files_from_paths(paths: list[Path]) -> list[ImportFile]:

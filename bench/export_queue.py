@@ -39,7 +39,6 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     folder = work / "issued"
     os.environ["CANYUE_JOBS_URL"] = f"sqlite:///{work / 'jobs.sqlite3'}"
-    os.environ["CANYUE_EXPORTS_DIR"] = str(work / "exports")
     worker = None
     try:
         import importlib.util
@@ -52,12 +51,11 @@ def main() -> int:
 
         app = build_issued(folder, args.briefs, 1, 3)
         app.config["CANYUE_JOBS_URL"] = os.environ["CANYUE_JOBS_URL"]
-        app.config["CANYUE_EXPORTS_DIR"] = os.environ["CANYUE_EXPORTS_DIR"]
         from sqlalchemy import select
 
         from archive.bag import export_bag, issued_briefs
         from extensions import db
-        from longwork.operations import EXPORT, export_file, start
+        from longwork.operations import EXPORT, open_export, result_of, start
         from models import Job
         from publishing.services import file_store
 
@@ -93,9 +91,10 @@ def main() -> int:
             queued_seconds = time.perf_counter() - started
             job = db.session.get(Job, job_id)
             assert job is not None and job.state == "done", (job.state if job else None, job and job.last_error)
-            made = export_file(job)
+            made = open_export(job)
             assert made is not None
-            size = made.stat().st_size
+            made[0].close()
+            size = result_of(job)["bytes"]
             first = samples[0][0] if samples else float("nan")
             last_issue = next((t for t, p, n in samples if n and p >= n - 1), float("nan"))
 

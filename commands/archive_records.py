@@ -14,7 +14,7 @@ from accounts.operations import command_line_name
 from archive.bag import ExportError, export_bag, issued_briefs
 from longwork.cli import bar_step
 from longwork.kinds import run_verify
-from archive.importer import files_from_paths, import_batch
+from archive.importer import files_from_paths, import_batch, precheck_import
 from extensions import db
 from models import User
 from publishing.services import file_store
@@ -68,15 +68,28 @@ def verify(repair: bool, queued: bool) -> None:
 @cli.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--as", "username", required=True, help="The archivist recorded as importing them.")
-def import_issues(paths: tuple[Path, ...], username: str) -> None:
+@click.option("--queue", "queued", is_flag=True, help="Run it as a background job and follow its progress.")
+def import_issues(paths: tuple[Path, ...], username: str, queued: bool) -> None:
     """Import past issues from brief files or folders (a PDF of the same name is kept as original)."""
     actor = db.session.scalar(select(User).where(User.username == username))
     if actor is None:
         raise click.ClickException(f"no user {username!r}")
-    outcomes = import_batch(
-        db.session, actor, files_from_paths(list(paths)),
-        fonds=current_app.config["CANYUE_FONDS_CODE"], category=current_app.config["CANYUE_ARCHIVE_CATEGORY"],
-    )
+    files = files_from_paths(list(paths))
+    if queued:
+        from longwork.cli import follow
+        from longwork.operations import import_outcomes, start_import
+
+        checked, refused = precheck_import(db.session, files)
+        outcomes = refused
+        if checked:
+            job = start_import(db.session, actor, checked, refused)
+            db.session.commit()
+            outcomes = import_outcomes(follow(job.id, job.kind, "import"))
+    else:
+        outcomes = import_batch(
+            db.session, actor, files,
+            fonds=current_app.config["CANYUE_FONDS_CODE"], category=current_app.config["CANYUE_ARCHIVE_CATEGORY"],
+        )
     for outcome in outcomes:
         if outcome.error:
             click.echo(f"refused {outcome.name}: {outcome.error}")
@@ -97,13 +110,14 @@ def export(series_id: int | None, year: int | None, output: Path, queued: bool) 
     """Export issued briefs (of a series, a year) as a validated BagIt bag in a zip file."""
     if queued:
         from longwork.cli import enqueue_and_follow
-        from longwork.operations import EXPORT, export_file, result_of
+        from longwork.operations import EXPORT, open_export, result_of
 
         job = enqueue_and_follow(EXPORT, {"series": series_id, "year": year}, "export")
-        made = export_file(job)
+        made = open_export(job)
         if made is None:
             raise click.ClickException(f"job {job.id}: the export's file is gone")
-        shutil.copyfile(made, output)
+        with made[0] as stored, output.open("wb") as copy:
+            shutil.copyfileobj(stored, copy)
         click.echo(f"{output}: {result_of(job)['issues']} issues, bag validated (job {job.id})")
         return
     briefs = issued_briefs(db.session, series_id, year)

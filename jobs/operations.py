@@ -7,10 +7,11 @@ import json
 import os
 import socket
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jobs import queue as job_queue
@@ -31,17 +32,33 @@ class JobNotRetryable(Exception):
 
 
 def enqueue(session: Session, kind: str, payload: dict[str, Any] | None = None, *,
-            delay: float = 0.0, total: int | None = None) -> Job:
+            delay: float = 0.0, total: int | None = None, unique_key: str | None = None) -> Job:
     """A job of `kind` as a row of this transaction; handed to a worker once it commits."""
     if kind not in KINDS:
         raise ValueError(f"unknown job kind {kind!r}")
     now = utcnow()
     job = Job(kind=kind, payload=json.dumps(payload or {}, ensure_ascii=False, sort_keys=True), state="queued",
-              attempts=0, next_attempt_at=now + timedelta(seconds=delay), created_at=now, progress=0, total=total)
+              attempts=0, next_attempt_at=now + timedelta(seconds=delay), created_at=now, progress=0, total=total,
+              unique_key=unique_key)
     session.add(job)
     session.flush()
     job_queue.remember(session, job.id, delay)
     return job
+
+
+def enqueue_once(session: Session, kind: str, unique_key: str, payload: dict[str, Any] | None = None) -> Job | None:
+    """Like `enqueue`, unless a job with `unique_key` exists (another worker's scheduler made
+    it): then nothing, None. In a savepoint, so the caller's transaction goes on either way."""
+    try:
+        with session.begin_nested():
+            return enqueue(session, kind, payload, unique_key=unique_key)
+    except IntegrityError:  # raised by the insert, before the id was remembered for the queue
+        return None
+
+
+def periodic_key(kind: str, when: datetime) -> str:
+    """The key of a periodic job's run: its kind and the minute it is due (UTC)."""
+    return f"periodic:{kind}:{when.astimezone(UTC).strftime('%Y-%m-%dT%H:%M')}"
 
 
 def worker_id() -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
@@ -72,13 +73,16 @@ def sweep(app: Flask, *, startup: bool = False) -> list[int]:
     return ids
 
 
-def enqueue_periodic(app: Flask, entry: Periodic) -> None:
+def enqueue_periodic(app: Flask, entry: Periodic, when: datetime | None = None) -> bool:
+    """Start this minute's run of a periodic job, unless another worker's scheduler did."""
+    key = operations.periodic_key(entry.kind, when or datetime.now(UTC))
     with app.app_context():
         try:
-            operations.enqueue(db.session, entry.kind, entry.payload)
+            made = operations.enqueue_once(db.session, entry.kind, key, entry.payload)
             db.session.commit()
         finally:
             db.session.remove()
+    return made is not None
 
 
 def drain(app: Flask, *, rounds: int = 50) -> list[tuple[int, str]]:

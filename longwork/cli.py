@@ -45,7 +45,11 @@ def enqueue_and_follow(kind: str, payload: dict[str, Any], label: str, poll: flo
 
     job = start(db.session, kind, None, {**payload, "actor_name": command_line_name()})
     db.session.commit()
-    job_id = job.id
+    return follow(job.id, kind, label, poll)
+
+
+def follow(job_id: int, kind: str, label: str, poll: float = 0.5) -> Job:
+    """Show a queued job's progress until it ends; the finished row. Exit 1 if it failed."""
     click.echo(f"job {job_id} queued ({kind}); a worker runs it (flask --app app worker)", err=True)
     step, close = bar_step(label)
     try:

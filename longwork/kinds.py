@@ -22,8 +22,11 @@ from archive.fixity import FixityReport, verify_store
 from archive.search import MAX_PER_PAGE, rebuild_index, search
 from jobs.operations import JobContext, JobFailed
 from jobs.registry import crontab, job_kind, periodic
-from longwork.operations import BACKFILL, BACKUP, EXPORT, REINDEX, VERIFY, exports_dir
+from longwork.operations import (BACKFILL, BACKUP, EXPIRE_EXPORTS, EXPORT, IMPORT, REINDEX, VERIFY,
+                                 discard_uploads, expire_exports, export_location, outcome_json, result_of,
+                                 store_file)
 from models import Brief, User
+from models.types import utcnow
 from publishing.services import file_store
 from publishing.storage import FixityError
 from securitylog.operations import log_security_event
@@ -81,16 +84,71 @@ def export(ctx: JobContext) -> None:
         bundle = export_bag(briefs, file_store(), export_name(series_id, year, query), on_progress=step)
     except (ExportError, FixityError) as error:
         raise JobFailed(str(error)) from error
-    target = exports_dir() / str(ctx.job.id)
-    shutil.rmtree(target, ignore_errors=True)  # what an attempt killed midway left
-    target.mkdir(parents=True)
-    size = bundle.stat().st_size
-    shutil.move(bundle, target / bundle.name)
-    shutil.rmtree(bundle.parent, ignore_errors=True)
+    try:
+        sha256, size = store_file(file_store(), export_location(ctx.job.id, bundle.name), bundle)
+    finally:
+        shutil.rmtree(bundle.parent, ignore_errors=True)
     log_security_event(session, "bag_exported", user, actor_name=p.get("actor_name"), detail={
         "series": series_id, "year": year, "q": query, "issues": len(briefs), "job": ctx.job.id,
         "classified": sorted(b.id for b in briefs if b.classification), "file": bundle.name})
-    ctx.job.result = json.dumps({"file": bundle.name, "issues": len(briefs), "bytes": size})
+    ctx.job.result = json.dumps({"file": bundle.name, "issues": len(briefs), "bytes": size, "sha256": sha256})
+
+
+@job_kind(IMPORT, max_attempts=3, backoff_seconds=60.0, lease_seconds=900.0)
+def import_files(ctx: JobContext) -> None:
+    """payload: files (each staged in the store: name, text, text_sha256, pdf, pdf_sha256) and
+    refused (the upload's own refusals). Each file's import commits with its outcome in the
+    job's result, so a job run again after a crash goes on with the next file."""
+    from archive.importer import ImportOutcome, ImportRefused, import_issue
+
+    session, p = ctx.session, ctx.payload
+    actor = session.get(User, ctx.job.user_id) if ctx.job.user_id else None
+    if actor is None:
+        raise JobFailed("an import needs the archivist who started it")
+    fonds, category = current_app.config["CANYUE_FONDS_CODE"], current_app.config["CANYUE_ARCHIVE_CATEGORY"]
+    result = result_of(ctx.job) or {"outcomes": list(p.get("refused", []))}
+    files, store = p.get("files", []), file_store()
+    done = len(result["outcomes"]) - len(p.get("refused", []))
+    ctx.progress(done, len(files))
+
+    def with_outcome(outcome: ImportOutcome) -> str:
+        outcomes = [*result["outcomes"], outcome_json(outcome)]
+        imported = sum(1 for o in outcomes if o.get("brief_id"))
+        return json.dumps({"outcomes": outcomes, "imported": imported, "refused": len(outcomes) - imported},
+                          ensure_ascii=False)
+
+    def record(outcome: ImportOutcome) -> None:  # inside the import's own transaction
+        ctx.job.result = with_outcome(outcome)
+
+    for index in range(done, len(files)):
+        entry = files[index]
+        try:
+            text = store.read_verified(entry["text"], entry["text_sha256"]).decode("utf-8")
+            pdf = store.read_verified(entry["pdf"], entry["pdf_sha256"]) if entry.get("pdf") else None
+        except FixityError as error:
+            raise JobFailed(f"{entry['name']}: the uploaded file was changed or lost in the store: {error}") from error
+        try:
+            outcome = import_issue(session, actor, name=entry["name"], text=text, pdf=pdf, fonds=fonds,
+                                   category=category, before_commit=record)
+        except ImportRefused as refused:
+            outcome = ImportOutcome(entry["name"], refusal=refused.problem)
+            ctx.job.result = with_outcome(outcome)
+            session.commit()
+        result = json.loads(with_outcome(outcome))
+        _pause()
+        ctx.progress(index + 1, len(files))
+    ctx.job.result = json.dumps(result, ensure_ascii=False)
+    discard_uploads(p)
+
+
+@job_kind(EXPIRE_EXPORTS, max_attempts=3, backoff_seconds=600.0)
+def expire(ctx: JobContext) -> None:
+    """Delete the exports kept longer than CANYUE_EXPORT_KEEP_DAYS (their jobs say so)."""
+    count = expire_exports(ctx.session, utcnow(), int(current_app.config.get("CANYUE_EXPORT_KEEP_DAYS") or 7))
+    ctx.job.result = json.dumps({"expired": count})
+
+
+periodic(EXPIRE_EXPORTS, crontab(hour="4", minute="15"))  # daily, 04:15 (the worker's time)
 
 
 def fixity_result(report: FixityReport) -> dict[str, Any]:

@@ -44,6 +44,9 @@ class Job(Base):
     # that result (JSON: the export's file, the verification's report), written when done.
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
     result: Mapped[str | None] = mapped_column(Text)
+    # At most one job per key: a periodic job's kind and minute, so that several workers (each
+    # runs the scheduler) start it once ("periodic:archive.verify:2026-12-06T02:30").
+    unique_key: Mapped[str | None] = mapped_column(String(150), unique=True)
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.kind} {self.state}>"

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from publishing.storage import (
     BLOCK,
-    QUARANTINE,
+    SET_ASIDE,
     Blob,
     FixityError,
     StoredObject,
@@ -240,7 +240,7 @@ class S3Store:
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
             for item in page.get("Contents", []):
                 relative = item["Key"][len(self.prefix):]
-                if not relative or relative.split("/", 1)[0] == QUARANTINE:
+                if not relative or relative.split("/", 1)[0] in SET_ASIDE:
                     continue
                 yield StoredObject(relative, int(item["Size"]), item["LastModified"].timestamp())
 

@@ -30,6 +30,11 @@ from typing import BinaryIO, Protocol
 
 OBJECTS = "sha256"
 QUARANTINE = "quarantine"
+# Finished BagIt exports waiting for download (longwork/): in the store so that every app node
+# serves them, but not part of the archive — deleted when they expire, never walked by fixity.
+EXPORTS = "exports"
+IMPORTS = "imports"  # uploaded past issues waiting for their import job (longwork/), likewise
+SET_ASIDE = frozenset({QUARANTINE, EXPORTS, IMPORTS})  # top-level areas walk() leaves out
 TEMP_PREFIX = ".tmp-"
 
 
@@ -243,12 +248,13 @@ class FileStore:
 
     def walk(self) -> Iterator[StoredObject]:
         """Every file in the store, temporary files of interrupted writes included, except
-        what repair has already quarantined."""
+        what repair has already quarantined, the exports waiting for download and the uploads
+        waiting for their import."""
         if not self.root.is_dir():
             return
         for path in sorted(self.root.rglob("*")):
             relative = path.relative_to(self.root)
-            if relative.parts[0] == QUARANTINE or not path.is_file():
+            if relative.parts[0] in SET_ASIDE or not path.is_file():
                 continue
             stat = path.stat()
             yield StoredObject(relative.as_posix(), stat.st_size, stat.st_mtime)

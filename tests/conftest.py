@@ -106,7 +106,6 @@ def make_app(**overrides: Any) -> Flask:
         "CANYUE_AUDIT_ANCHOR_FILE": str(ANCHOR_FILE),
         "CANYUE_PREVIEW_CACHE_DIR": str(RUNTIME_DIR / "specimens"),
         "CANYUE_THROTTLE_DIR": str(RUNTIME_DIR / "throttle"),
-        "CANYUE_EXPORTS_DIR": str(RUNTIME_DIR / "exports"),
         # Jobs stay in this process (tests run them with jobs.worker.drain or a worker of their own).
         "CANYUE_JOBS_URL": "memory://",
     }
@@ -158,7 +157,6 @@ def _clean(app: Flask) -> Iterator[None]:
     shutil.rmtree(FILES_DIR, ignore_errors=True)
     shutil.rmtree(RUNTIME_DIR / "specimens", ignore_errors=True)
     shutil.rmtree(RUNTIME_DIR / "throttle", ignore_errors=True)
-    shutil.rmtree(RUNTIME_DIR / "exports", ignore_errors=True)
     ANCHOR_FILE.unlink(missing_ok=True)
 
 

@@ -172,10 +172,28 @@ def test_import_through_the_upload_page(app, series_id, login_as):
     good = (io.BytesIO(PAST_ISSUE.format(issue=3, total=31, date="2022-01-28").encode()), "2022-03.md")
     bad = (io.BytesIO(b"no front matter"), "bad.md")
     response = archivist.post("/archive/import", {"files": [good, bad]}, content_type="multipart/form-data")
-    assert response.status_code == 200
-    page = response.get_data(as_text=True)
-    assert "Z001-WS·2022-Y-0001" in page and "bad.md" in page
+    assert response.status_code == 302 and "/jobs/" in response.location  # the import is a job
+    job_id = int(response.location.rstrip("/").rsplit("/", 1)[1])
+    uploads = [p for p in (FILES_DIR / "imports").rglob("*") if p.is_file()]
+    assert len(uploads) == 1  # the good file waits in the store for the worker; the bad one was refused
+    assert "等待后台进程" in archivist.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert drain(app) == [(job_id, "done")]
+    page = archivist.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "Z001-WS·2022-Y-0001" in page and "bad.md" in page and "导入 1 期，未导入 1 个" in page
+    assert not [p for p in (FILES_DIR / "imports").rglob("*") if p.is_file()]  # done: the uploads are gone
+    with app.app_context():
+        assert db.session.scalar(select(Brief.archive_code)) == "Z001-WS·2022-Y-0001"
     assert login_as("editor").get("/archive/import").status_code == 403
+    assert login_as("editor").get(f"/jobs/{job_id}").status_code == 404
+
+
+def test_an_upload_where_every_file_is_refused_answers_at_once_and_keeps_nothing(app, series_id, login_as):
+    bad = (io.BytesIO(b"no front matter"), "bad.md")
+    response = login_as("archivist").post("/archive/import", {"files": [bad]}, content_type="multipart/form-data")
+    assert response.status_code == 422 and "bad.md" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(Job.id))) == 0
+    assert not [p for p in FILES_DIR.rglob("*") if p.is_file()]
 
 
 def test_verify_finds_changed_missing_and_unexpected_files(app, make_brief, login_as):

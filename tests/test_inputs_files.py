@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from archive.pdfcheck import PdfRefused, check_original_pdf
 from extensions import db
+from jobs.worker import drain
 from models import AuditEvent, Brief, StoredFile
 from publishing.brieffile import BriefFileError, parse_brief_file
 from tests.conftest import FILES_DIR
@@ -148,7 +149,8 @@ def test_a_huge_print_run_is_refused(app):
 
 def test_a_good_file_still_imports(app, series_id, people, login_as):
     response = upload(login_as, (good_file().encode(), "2022-03.md"))
-    assert response.status_code == 200 and "Z001-WS·2022-Y-0001" in response.get_data(as_text=True)
+    assert response.status_code == 302 and [outcome for _, outcome in drain(app)] == ["done"]
+    assert "Z001-WS·2022-Y-0001" in login_as("archivist").get(response.location).get_data(as_text=True)
 
 
 # --- Original PDFs ----------------------------------------------------------------------------------
@@ -258,7 +260,7 @@ def test_an_import_with_an_active_pdf_is_refused_with_the_reason(app, series_id,
 def test_an_import_with_a_plain_pdf_keeps_it(app, series_id, people, login_as):
     data = blank_pdf()
     response = upload(login_as, (good_file().encode(), "2022-03.md"), (data, "2022-03.pdf"))
-    assert response.status_code == 200
+    assert response.status_code == 302 and [outcome for _, outcome in drain(app)] == ["done"]
     with app.app_context():
         brief = db.session.scalar(select(Brief))
         assert (FILES_DIR / brief.master.path).read_bytes() == data

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -182,6 +182,35 @@ def test_a_worker_killed_mid_job_leaves_it_to_the_next_worker(app, mail, make_br
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait(timeout=15)
     assert all(p.poll() is not None for p in workers)
+
+
+def test_a_periodic_job_starts_once_however_many_workers_schedule_it(app):
+    """Each worker runs the scheduler (several machines: one worker each); the minute's run is
+    one job, whichever worker's scheduler is first, over real concurrent connections."""
+    import threading
+
+    from jobs.registry import PERIODIC
+    from jobs.worker import enqueue_periodic
+    from longwork.operations import VERIFY
+
+    entry = next(p for p in PERIODIC if p.kind == VERIFY)
+    due = datetime(2026, 12, 6, 2, 30, 0, 400000, tzinfo=UTC)
+    barrier, made = threading.Barrier(4), []
+
+    def scheduler(when: datetime) -> None:
+        barrier.wait()
+        made.append(enqueue_periodic(app, entry, when))
+
+    threads = [threading.Thread(target=scheduler, args=(due + timedelta(milliseconds=100 * n),)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(made) == [False, False, False, True]
+    assert enqueue_periodic(app, entry, due + timedelta(days=7))  # next Sunday's run is another
+    with app.app_context():
+        keys = db.session.scalars(select(Job.unique_key).where(Job.kind == VERIFY).order_by(Job.id)).all()
+    assert keys == ["periodic:archive.verify:2026-12-06T02:30", "periodic:archive.verify:2026-12-13T02:30"]
 
 
 def test_features_add_job_kinds_and_periodic_jobs_that_report_progress(app):

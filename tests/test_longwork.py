@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import bagit
@@ -85,6 +85,51 @@ def test_an_export_runs_as_a_job_with_progress_and_only_its_starter_downloads_it
         assert actions == ["job_started", "bag_exported", "bag_downloaded"]
 
 
+def test_an_export_waits_in_the_store_checked_and_expires_after_its_days(app, make_brief, login_as):
+    make_brief(State.PUBLISHED, issue_date=date(2026, 1, 1))
+    archivist = login_as("archivist")
+    job_id = start_export(archivist, {"year": "2026"})
+    assert drain(app) == [(job_id, "done")]
+    result = json.loads(job_row(app, job_id).result)
+    stored = FILES_DIR / "exports" / str(job_id) / result["file"]
+    assert stored.is_file() and stored.stat().st_size == result["bytes"]  # in the file store, every node's
+    assert "保留 7 天" in archivist.get(f"/jobs/{job_id}").get_data(as_text=True)
+    admin = login_as("admin")
+    assert admin.post("/jobs/start", {"kind": VERIFY}).status_code == 302
+    drain(app)
+    with app.app_context():
+        verified = db.session.scalars(select(Job).where(Job.kind == VERIFY)).one()
+        assert json.loads(verified.result)["counts"]["unexpected"] == 0  # exports are not the archive's
+
+    original = stored.read_bytes()
+    stored.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))  # a changed export is never served
+    assert archivist.get(f"/jobs/{job_id}/download").status_code == 404
+    stored.write_bytes(original)
+    assert archivist.get(f"/jobs/{job_id}/download").data == original
+
+    from longwork.operations import EXPIRE_EXPORTS
+    from jobs.operations import enqueue
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        job.finished_at = job.finished_at - timedelta(days=6)
+        enqueue(db.session, EXPIRE_EXPORTS)
+        db.session.commit()
+    drain(app)
+    assert stored.is_file()  # six days old: kept
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        job.finished_at = job.finished_at - timedelta(days=2)
+        enqueue(db.session, EXPIRE_EXPORTS)
+        db.session.commit()
+    drain(app)
+    assert not stored.exists()
+    assert "expired" in json.loads(job_row(app, job_id).result)
+    assert archivist.get(f"/jobs/{job_id}/download").status_code == 404
+    page = archivist.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "导出文件保留 7 天，此文件已删除" in page and f"/jobs/{job_id}/download" not in page
+    assert any(entry.kind == EXPIRE_EXPORTS for entry in PERIODIC)
+
+
 def test_a_failed_export_is_reported_to_the_admin_not_retried(app, make_brief, login_as):
     brief_id = make_brief(State.PUBLISHED, issue_date=date(2026, 1, 1))
     with app.app_context():
@@ -147,7 +192,7 @@ def _env(runtime: Path, **extra: str) -> dict[str, str]:
            "SECRET_KEY": "test-secret", "CANYUE_AUDIT_KEYS": f"{AUDIT_KEY_ID}={AUDIT_KEY}",
            "CANYUE_AUDIT_KEY_ID": AUDIT_KEY_ID, "CANYUE_AUDIT_ANCHOR_FILE": str(ANCHOR_FILE),
            "CANYUE_FILES_DIR": str(FILES_DIR), "CANYUE_THROTTLE_DIR": str(runtime / "throttle"),
-           "CANYUE_EXPORTS_DIR": str(RUNTIME_DIR / "exports"), **extra}
+           **extra}
     env.pop("FLASK_APP", None)
     return env
 
@@ -217,3 +262,43 @@ def test_a_backup_runs_as_a_job_and_the_admin_home_shows_it(app, make_brief, log
     assert verify_backup(made, None).ok
     assert made.name in admin.get("/admin").get_data(as_text=True)
     assert "备份已写入" in admin.get(f"/jobs/{job_id}").get_data(as_text=True)
+
+
+def test_an_import_killed_with_its_worker_goes_on_with_the_next_file(app, series_id, people, login_as):
+    from tests.test_archive import PAST_ISSUE
+
+    files = [(io.BytesIO(PAST_ISSUE.format(issue=n, total=30 + n, date=f"2022-0{n}-10").encode()), f"2022-0{n}.md")
+             for n in (1, 2, 3)]
+    archivist = login_as("archivist")
+    response = archivist.post("/archive/import", {"files": files}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    job_id = int(response.location.rstrip("/").rsplit("/", 1)[1])
+    runtime = Path(tempfile.mkdtemp(prefix="canyue-worker-"))
+    log = runtime / "worker.log"
+    env = _env(runtime, CANYUE_JOB_STEP_DELAY="1.5")  # time to kill it after the first file
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        workers.append(_worker(env, log))
+        assert _wait(lambda: job_row(app, job_id).progress >= 1), log.read_text()
+        os.kill(workers[0].pid, signal.SIGKILL)
+        workers[0].wait(timeout=30)
+        job = job_row(app, job_id)
+        assert job.state == "running" and 1 <= job.progress < 3
+        imported_before = job.progress
+        workers.append(_worker(env, log))
+        assert _wait(lambda: job_row(app, job_id).state == "done"), log.read_text()
+    finally:
+        for process in workers:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=30)
+    job = job_row(app, job_id)
+    result = json.loads(job.result)
+    assert job.attempts == 2 and (result["imported"], result["refused"]) == (3, 0)  # none imported twice or refused
+    assert [o["name"] for o in result["outcomes"]] == ["2022-01.md", "2022-02.md", "2022-03.md"]
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(Brief.id))) == 3
+        assert db.session.scalar(select(db.func.count(AuditEvent.id)).where(AuditEvent.action == "import")) == 3
+    assert imported_before >= 1
+    page = archivist.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert page.count('data-outcome="ok"') == 3

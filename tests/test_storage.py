@@ -215,6 +215,8 @@ def test_bagit_export_from_the_store(app, backend, make_brief, login_as, tmp_pat
 
     response = export_over_http(app, archivist, {"series": series, "year": "2026"})  # a job, then its download
     assert response.status_code == 200 and response.mimetype == "application/zip"
+    exports = [name for name in backend.names() if name.startswith("exports/")]  # kept in the store: any node serves it
+    assert len(exports) == 1 and backend.read(exports[0]) == response.data
     with zipfile.ZipFile(io.BytesIO(response.data)) as bundle:
         bundle.extractall(tmp_path)
     bag_dir = next(p for p in tmp_path.iterdir() if p.is_dir())

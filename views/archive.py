@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from archive.filing import expected_archive_code, file_issue, set_sequence_start
-from archive.importer import ImportFile, import_batch
+from archive.importer import ImportFile, precheck_import
 from archive.search import search
 from instructions.operations import instructions_by_brief
 from instructions.views import instruction_levels
@@ -23,6 +23,7 @@ from forms.brief import version_of
 from i18n import translate
 from longwork.operations import EXPORT
 from longwork.operations import start as start_work
+from longwork.operations import start_import
 from models import ArchiveSequence, Brief, Series
 from views.access import get_brief, log_event, refuse, require
 from views.errors import error_page
@@ -175,9 +176,10 @@ def export() -> Response:
 
 
 @bp.route("/archive/import", methods=["GET", "POST"])
-def import_page() -> tuple[str, int]:
+def import_page() -> tuple[str, int] | Response:
     """Upload past issues: brief files, each with its original PDF of the same name if any.
-    422 when nothing could be imported (each file says why), 200 when something was."""
+    The files that pass the checks are imported by a job (its page follows it); 422 when none
+    does (each file says why)."""
     require("manage_archive")
     form = ImportForm()
     outcomes = None
@@ -197,9 +199,10 @@ def import_page() -> tuple[str, int]:
                 files.append(ImportFile(name, data.decode("utf-8"), pdf))
             except UnicodeDecodeError:
                 files.append(ImportFile(name, None, problem=Problem(N_("The file is not UTF-8 text."))))
-        outcomes = import_batch(
-            db.session, current_user, files,
-            fonds=current_app.config["CANYUE_FONDS_CODE"], category=current_app.config["CANYUE_ARCHIVE_CATEGORY"],
-        )
-        status = 200 if any(o.brief_id for o in outcomes) else 422
+        checked, outcomes = precheck_import(db.session, files)
+        if checked:  # the import itself (renders, numbers) is a job: its page shows the progress
+            job = start_import(db.session, current_user, checked, outcomes)
+            log_event("job_started", subject_id=job.id, kind=job.kind)
+            db.session.commit()
+            return redirect(url_for("work.show", job_id=job.id))  # type: ignore[return-value]
     return render_template("archive/import.html", form=form, outcomes=outcomes), status

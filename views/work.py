@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -23,7 +23,7 @@ bp = Blueprint("work", __name__, url_prefix="/jobs")
 
 LABELS = {work.EXPORT: N_("BagIt export"), work.VERIFY: N_("Fixity verification of the store"),
           work.REINDEX: N_("Search reindex"), work.BACKFILL: N_("Archival PDF backfill"),
-          work.BACKUP: N_("Backup")}
+          work.BACKUP: N_("Backup"), work.IMPORT: N_("Import of past issues")}
 STATE_LABELS = {"queued": N_("Waiting for the worker"), "running": N_("Running"), "done": N_("Done"),
                 "failed": N_("Failed")}
 MAINTENANCE = (work.BACKUP, work.VERIFY, work.REINDEX, work.BACKFILL)
@@ -80,8 +80,11 @@ def start() -> Response:
 @bp.get("/<int:job_id>")
 def show(job_id: int) -> str:
     job = get_job(job_id)
+    outcomes = work.import_outcomes(job) if job.kind == work.IMPORT else None
     return render_template("work/show.html", job=job, result=work.result_of(job), label=LABELS[job.kind],
-                           state_labels=STATE_LABELS, download=work.export_file(job) is not None)
+                           outcomes=outcomes,
+                           state_labels=STATE_LABELS, download=work.export_path(job) is not None,
+                           keep_days=current_app.config["CANYUE_EXPORT_KEEP_DAYS"])
 
 
 @bp.get("/<int:job_id>/status.json")
@@ -94,9 +97,10 @@ def status(job_id: int) -> Response:
 @bp.get("/<int:job_id>/download")
 def download(job_id: int) -> Response:
     job = get_job(job_id)
-    path = work.export_file(job)
-    if path is None:
+    made = work.open_export(job)
+    if made is None:
         abort(404)
-    log_event("bag_downloaded", subject_id=job.id, file=path.name)
+    handle, name = made
+    log_event("bag_downloaded", subject_id=job.id, file=name)
     db.session.commit()
-    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=path.name)
+    return send_file(handle, mimetype="application/zip", as_attachment=True, download_name=name)

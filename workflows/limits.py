@@ -64,6 +64,18 @@ class Problem:
     def __str__(self) -> str:
         return self.message % self.params if self.params else self.message
 
+    def to_json(self) -> dict[str, Any]:
+        """As JSON (a job's result): a value that is itself a Problem is nested as one."""
+        return {"message": self.message, "params": {
+            key: {"problem": value.to_json()} if isinstance(value, Problem) else value
+            for key, value in self.params.items()}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Problem:
+        return cls(data["message"], {
+            key: cls.from_json(value["problem"]) if isinstance(value, dict) and "problem" in value else value
+            for key, value in (data.get("params") or {}).items()})
+
 
 class LimitExceeded(ValueError):
     """An operation was given a value beyond a domain limit (the message is marked for
