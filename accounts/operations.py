@@ -63,7 +63,7 @@ def _username_free(session: Session, username: str, account: User | None) -> Non
 
 def create_account(
     session: Session, actor: Any, *, username: str, display_name: str, password: str, locale: str = "zh_CN",
-    roles: set[str] | frozenset[str] = frozenset(), **request_detail: Any,
+    roles: set[str] | frozenset[str] = frozenset(), email: str | None = None, **request_detail: Any,
 ) -> User:
     """A new active account. The admin gives it no role (the security administrator does,
     `assign_roles`); the command line may give roles at once."""
@@ -72,7 +72,8 @@ def create_account(
         if not decision:
             raise ActionRefused(decision)
     _username_free(session, username, None)
-    account = User(username=username, display_name=display_name.strip(), locale=locale)
+    account = User(username=username, display_name=display_name.strip(), locale=locale,
+                   email=(email or "").strip() or None)
     account.set_password(password)
     session.add(account)
     session.flush()
@@ -85,15 +86,18 @@ def create_account(
 
 def update_account(
     session: Session, actor: Any, account: User, *, username: str | None = None, display_name: str | None = None,
-    locale: str | None = None, password: str | None = None, active: bool | None = None, **request_detail: Any,
+    locale: str | None = None, password: str | None = None, active: bool | None = None, email: str | None = None,
+    **request_detail: Any,
 ) -> list[str]:
-    """Change what is given (None: leave it); every change is checked first, so a refused one
-    changes nothing. Returns the security events written."""
+    """Change what is given (None: leave it; an empty e-mail address removes it); every change
+    is checked first, so a refused one changes nothing. Returns the security events written."""
     changes = {
         field: (getattr(account, field), value)
         for field, value in (("username", username), ("display_name", display_name), ("locale", locale))
         if value is not None and getattr(account, field) != value
     }
+    if email is not None and (email.strip() or None) != account.email:
+        changes["email"] = (account.email, email.strip() or None)
     wanted: list[str] = []
     if changes:
         wanted.append(EDIT_ACCOUNT)

@@ -12,6 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms.auth import PasswordPolicy
 from forms.base import CanyueForm, VersionField, WholeNumberField
+from forms.notifications import EMAIL_PATTERN
 from workflows.limits import MAX_RECORDED_PRINT_RUN, MAX_TOTAL_NUMBER, SERIES_NAME_LENGTH
 
 
@@ -26,6 +27,9 @@ class UserForm(CanyueForm):
         validators=[DataRequired(), Length(max=64), Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Letters, digits, _ . - only."))],
     )
     display_name = StringField(_l("Name as printed"), validators=[DataRequired(), Length(max=64)])
+    # For notifications by mail; the user may change it on their account page too.
+    email = StringField(_l("E-mail address"), validators=[
+        Optional(), Length(max=254), Regexp(EMAIL_PATTERN, message=_l("This is not an e-mail address."))])
     locale = SelectField(_l("Language"))
     active = BooleanField(_l("Active"), default=True)
     password = PasswordField(

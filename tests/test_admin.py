@@ -3,6 +3,7 @@ administrator) and series through the forms, and the `flask user …` command li
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import urlsplit
 
@@ -473,3 +474,26 @@ def test_cli_errors_exit_non_zero(app, people, args):
     assert result.exit_code != 0, result.output
     editor = account(app, "editor")
     assert editor.active and editor.role_set == {"editor"}
+
+
+def test_the_admin_gives_an_account_its_e_mail_address_for_notifications(app, people, login_as):
+    from models import AuditEvent
+
+    admin = login_as("admin")
+    form = {**user_form("zhouyu", "周瑜", password="long enough password"), "email": "zhouyu@tk.example.cn"}
+    assert admin.post("/admin/users/new", form).status_code == 302
+    assert account(app, "zhouyu").email == "zhouyu@tk.example.cn"
+    user_id = account(app, "zhouyu").id
+    page = admin.get(f"/admin/users/{user_id}").get_data(as_text=True)
+    assert 'value="zhouyu@tk.example.cn"' in page and 'type="email"' in page
+
+    refused = admin.post(f"/admin/users/{user_id}", {**user_form("zhouyu", "周瑜"), "email": "zhouyu at tk"})
+    assert refused.status_code == 200 and "这不是电子邮件地址" in refused.get_data(as_text=True)
+    assert account(app, "zhouyu").email == "zhouyu@tk.example.cn"  # nothing changed
+
+    assert admin.post(f"/admin/users/{user_id}", {**user_form("zhouyu", "周瑜"), "email": "zy@tk.example.cn"}
+                      ).status_code == 302
+    assert account(app, "zhouyu").email == "zy@tk.example.cn"
+    with app.app_context():
+        changed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "user_changed")).all()
+        assert [json.loads(e.reason)["changes"]["email"] for e in changed] == [["zhouyu@tk.example.cn", "zy@tk.example.cn"]]

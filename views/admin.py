@@ -75,7 +75,7 @@ def _user_form(account: User | None) -> UserForm:
 @bp.route("/users/new", methods=["GET", "POST"])
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def user(user_id: int | None = None) -> Response | tuple[str, int] | str:
-    """The admin's account form: username, name, language, active, password — never roles."""
+    """The admin's account form: username, name, e-mail, language, active, password — never roles."""
     require("manage_users")
     account = _account(user_id) if user_id else None
     if account is not None:
@@ -94,14 +94,16 @@ def user(user_id: int | None = None) -> Response | tuple[str, int] | str:
                     raise AccountProblem("password", N_("A new account needs a password."))
                 account = create_account(
                     db.session, current_user, username=form.username.data, display_name=form.display_name.data,
-                    password=form.password.data, locale=form.locale.data, **request_detail())
+                    password=form.password.data, locale=form.locale.data, email=form.email.data,
+                    **request_detail())
                 if not form.active.data:
                     update_account(db.session, current_user, account, active=False, **request_detail())
             else:
                 update_account(
                     db.session, current_user, account, username=form.username.data,
                     display_name=form.display_name.data.strip(), locale=form.locale.data,
-                    password=form.password.data or None, active=bool(form.active.data), **request_detail())
+                    password=form.password.data or None, active=bool(form.active.data),
+                    email=form.email.data or "", **request_detail())
         except AccountProblem as problem:
             db.session.rollback()
             getattr(form, problem.field).errors.append(translate(str(problem)))
