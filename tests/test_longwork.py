@@ -287,6 +287,17 @@ def test_an_import_killed_with_its_worker_goes_on_with_the_next_file(app, series
         imported_before = job.progress
         workers.append(_worker(env, log))
         assert _wait(lambda: job_row(app, job_id).state == "done"), log.read_text()
+
+        # The command line: `archive import --queue` checks the files, then follows the job.
+        folder = Path(tempfile.mkdtemp(prefix="canyue-import-"))
+        (folder / "2022-04.md").write_text(PAST_ISSUE.format(issue=4, total=34, date="2022-04-10"), encoding="utf-8")
+        (folder / "2022-05.md").write_text("no front matter", encoding="utf-8")
+        cli = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "archive", "import", str(folder),
+                              "--as", "archivist", "--queue"], cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=120)
+        assert cli.returncode == 1, cli.stderr + log.read_text()  # one file refused
+        assert "queued (archive.import)" in cli.stderr and "100%" in cli.stderr, cli.stderr
+        assert "imported" in cli.stdout and "2022-05.md" in cli.stdout and "1 imported, 1 refused" in cli.stdout
     finally:
         for process in workers:
             if process.poll() is None:
@@ -297,8 +308,8 @@ def test_an_import_killed_with_its_worker_goes_on_with_the_next_file(app, series
     assert job.attempts == 2 and (result["imported"], result["refused"]) == (3, 0)  # none imported twice or refused
     assert [o["name"] for o in result["outcomes"]] == ["2022-01.md", "2022-02.md", "2022-03.md"]
     with app.app_context():
-        assert db.session.scalar(select(db.func.count(Brief.id))) == 3
-        assert db.session.scalar(select(db.func.count(AuditEvent.id)).where(AuditEvent.action == "import")) == 3
+        assert db.session.scalar(select(db.func.count(Brief.id))) == 4  # three from the page, one from the command line
+        assert db.session.scalar(select(db.func.count(AuditEvent.id)).where(AuditEvent.action == "import")) == 4
     assert imported_before >= 1
     page = archivist.get(f"/jobs/{job_id}").get_data(as_text=True)
     assert page.count('data-outcome="ok"') == 3
