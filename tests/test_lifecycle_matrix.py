@@ -108,39 +108,51 @@ def zh(app, message: str) -> str:
         return str(escape(gettext(message)))
 
 
-CELLS = [(p, a, s) for p in PERSONAS for a in RULES for s in STATES]
+CELLS = [(p, a, s) for p in PERSONAS for a in RULES for s in STATES]  # every cell, checked below
+PERSONA_STATES = [(p, s) for p in PERSONAS for s in STATES]
 
 
-@pytest.mark.parametrize("persona,action,state", CELLS, ids=[f"{p}-{a}-{s.value}" for p, a, s in CELLS])
-def test_action_cell(app, make_brief, login_as, persona, action, state):
-    brief_id = make_brief(state)
-    before = fetch(app, brief_id)
-    client = login_as(persona)
-    status, reason = expected(persona, action, state)
+def take(app, client, brief_id: int, action: str, version: int):
     comment = "请补充数据来源" if action in ("return", "send_back", "reopen", "withdraw") else None
     if action == "publish":
-        response = client.post(
-            f"/briefs/{brief_id}/publish",
-            {"issue_date": "2026-11-20", "version": str(before.version)},
-        )
-    elif action == "archive":
-        response = client.post(f"/briefs/{brief_id}/file", {"retention": "Y", "version": str(before.version)})
-    elif action == "sign_on_paper":
-        response = client.post(f"/briefs/{brief_id}/signoff/paper", {
+        return client.post(f"/briefs/{brief_id}/publish", {"issue_date": "2026-11-20", "version": str(version)})
+    if action == "archive":
+        return client.post(f"/briefs/{brief_id}/file", {"retention": "Y", "version": str(version)})
+    if action == "sign_on_paper":
+        return client.post(f"/briefs/{brief_id}/signoff/paper", {
             "leader_id": str(client_people(app)["signer"]), "signed_on": date.today().isoformat(),
-            "opinion": "同意印发", "version": str(before.version), "scan": (io.BytesIO(png()), "签发单.png")},
+            "opinion": "同意印发", "version": str(version), "scan": (io.BytesIO(png()), "签发单.png")},
             content_type="multipart/form-data")
-    else:
-        response = client.act(brief_id, action, comment)
-    page = response.get_data(as_text=True)
-    assert response.status_code == status, page[:500]
-    after = fetch(app, brief_id)
-    if status == 302:
-        assert after.state == TARGETS[action].value
-    else:
-        assert after.state == before.state and after.version == before.version
-        if reason:
-            assert zh(app, reason) in page
+    return client.act(brief_id, action, comment)
+
+
+@pytest.mark.parametrize("persona,state", PERSONA_STATES, ids=[f"{p}-{s.value}" for p, s in PERSONA_STATES])
+def test_action_cells(app, make_brief, login_as, persona, state):
+    """Every action of the table by `persona` on a brief in `state`. The refusals are tried one
+    after another on one brief, which each must leave as it was; each allowed move gets a
+    brief of its own."""
+    client = login_as(persona)
+    shared = make_brief(state)
+    for action in RULES:
+        cell = f"{persona} × {action} × {state.value}"
+        status, reason = expected(persona, action, state)
+        brief_id = make_brief(state) if status == 302 else shared
+        before = fetch(app, brief_id)
+        response = take(app, client, brief_id, action, before.version)
+        page = response.get_data(as_text=True)
+        assert response.status_code == status, (cell, page[:500])
+        after = fetch(app, brief_id)
+        if status == 302:
+            assert after.state == TARGETS[action].value, cell
+        else:
+            assert after.state == before.state and after.version == before.version, cell
+            if reason:
+                assert zh(app, reason) in page, cell
+
+
+def test_the_action_cells_cover_every_role_action_and_state():
+    covered = {(p, a, s) for p, s in PERSONA_STATES for a in RULES}
+    assert covered == set(CELLS) and len(CELLS) == len(PERSONAS) * len(RULES) * len(STATES)
 
 
 READ_CELLS = [(p, s) for p in PERSONAS for s in STATES]
@@ -239,13 +251,19 @@ def correction_expected(persona: str, action: str, state: State, pending: bool) 
     return 302, None
 
 
+def asked_number(brief_id: int) -> int:
+    """The 期号 a request by "editor" gives the brief: free whatever other briefs the test made
+    (they count up from 1, and on from the highest, a corrected 期号 included)."""
+    return 90 - brief_id
+
+
 def ask_as_editor(app, brief_id: int) -> None:
-    """A request by "editor": 第1期 becomes 第2期."""
+    """A request by "editor": the brief's 期号 becomes asked_number(brief_id)."""
     with app.app_context():
         brief = fetch(app, brief_id)
         editor = db.session.scalar(select(User).where(User.username == "editor"))
-        request_correction(db.session, brief_id, editor, issue_date=brief.issue_date, issue_number=2,
-                           total_number=brief.total_number, reason="期号录错")
+        request_correction(db.session, brief_id, editor, issue_date=brief.issue_date,
+                           issue_number=asked_number(brief_id), total_number=brief.total_number, reason="期号录错")
 
 
 def corrections(app, brief_id: int) -> list[tuple[str, int]]:
@@ -280,30 +298,52 @@ AFTER = {"request_correction": "pending", "confirm_correction": "applied", "with
          "reject_correction": "rejected"}
 
 
-@pytest.mark.parametrize("persona,action,state,pending", CORRECTION_CELLS,
-                         ids=[f"{p}-{a}-{s.value}-{'pending' if w else 'none'}" for p, a, s, w in CORRECTION_CELLS])
-def test_correction_cell(app, make_brief, login_as, persona, action, state, pending):
-    brief_id = make_brief(state)
-    if pending:
-        ask_as_editor(app, brief_id)
-    before = fetch(app, brief_id)
-    asked = corrections(app, brief_id)
+def correction_groups() -> dict[tuple[str, State, bool], list[str]]:
+    """The correction cells by (persona, state, whether a request waits): their actions."""
+    groups: dict[tuple[str, State, bool], list[str]] = {}
+    for persona, action, state, pending in CORRECTION_CELLS:
+        groups.setdefault((persona, state, pending), []).append(action)
+    return groups
+
+
+CORRECTION_GROUPS = correction_groups()
+
+
+@pytest.mark.parametrize("persona,state,pending", list(CORRECTION_GROUPS),
+                         ids=[f"{p}-{s.value}-{'pending' if w else 'none'}" for p, s, w in CORRECTION_GROUPS])
+def test_correction_cells(app, make_brief, login_as, persona, state, pending):
+    """The correction moves by `persona` on a brief in `state`: refusals on one brief, which
+    they must leave as it was; each allowed move on a brief of its own."""
     client = login_as(persona)
-    status, reason = correction_expected(persona, action, state, pending)
-    response = correction_move(app, client, brief_id, action, before.version)
-    page = response.get_data(as_text=True)
-    assert response.status_code == status, page[:500]
-    after = fetch(app, brief_id)
-    assert after.state == before.state  # a correction never moves the brief to another state
-    if status == 302:
-        assert corrections(app, brief_id)[-1][0] == AFTER[action]
-        assert after.version > before.version
-        assert after.issue_number == (2 if action == "confirm_correction" else before.issue_number)
-    else:
-        assert after.version == before.version and after.issue_number == before.issue_number
-        assert corrections(app, brief_id) == asked
-        if reason:
-            assert zh(app, reason) in page
+
+    def made() -> int:
+        brief_id = make_brief(state)
+        if pending:
+            ask_as_editor(app, brief_id)
+        return brief_id
+
+    shared = made()
+    for action in CORRECTION_GROUPS[(persona, state, pending)]:
+        cell = f"{persona} × {action} × {state.value} ({'pending' if pending else 'none'})"
+        status, reason = correction_expected(persona, action, state, pending)
+        brief_id = made() if status == 302 else shared
+        before = fetch(app, brief_id)
+        asked = corrections(app, brief_id)
+        response = correction_move(app, client, brief_id, action, before.version)
+        page = response.get_data(as_text=True)
+        assert response.status_code == status, (cell, page[:500])
+        after = fetch(app, brief_id)
+        assert after.state == before.state, cell  # a correction never moves the brief to another state
+        if status == 302:
+            assert corrections(app, brief_id)[-1][0] == AFTER[action], cell
+            assert after.version > before.version, cell
+            assert after.issue_number == (asked_number(brief_id) if action == "confirm_correction"
+                                          else before.issue_number), cell
+        else:
+            assert after.version == before.version and after.issue_number == before.issue_number, cell
+            assert corrections(app, brief_id) == asked, cell
+            if reason:
+                assert zh(app, reason) in page, cell
 
 
 # --- 领导批示: every role × registering one × state, and × updating a follow-up -----------------
