@@ -32,6 +32,17 @@ from workflows.transitions import apply_transition, create_brief
 PASSWORD = "correct horse battery staple"
 ENGINE = os.environ.get("CANYUE_TEST_DATABASE", "sqlite")
 
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The browser tests (marker `browser`) run on SQLite only, to keep CI short: the pages are
+    the same on both engines, and the multi-node tests drive live servers on PostgreSQL."""
+    if ENGINE == "sqlite":
+        return
+    skip = pytest.mark.skip(reason="browser tests run on SQLite only (CI time)")
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(skip)
+
 # Users the tests act as: name -> (display name, roles).
 PEOPLE: dict[str, tuple[str, tuple[str, ...]]] = {
     "drafter": ("周明", ("drafter",)),
