@@ -1,7 +1,8 @@
 """The progress bar in a real browser: an archivist starts an export from the archive, the
 job's page shows a <progress> that static/jobs.js moves as the worker writes issue after
 issue, and when the job ends the page shows the download link, which downloads the bag.
-Screenshots (1280 × 800 and 390 × 844): docs/screenshots/job-progress-*.png."""
+Screenshots (1280 × 800 and 390 × 844): test-artifacts/browser/job-*.png (the README shows copies
+of them from docs/screenshots/; a test run never rewrites the checkout)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from workflows.brief import State
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
 
 
 def test_the_progress_bar_moves_and_the_result_downloads(app, make_brief, live_server, monkeypatch,  # noqa: F811
