@@ -26,6 +26,7 @@ from workflows.brief import (
     as_edition,
     as_notice,
     author_only,
+    corrected_issue_in_force,
     never_submitted,
     no_open_correction,
     not_annulled,
@@ -78,6 +79,11 @@ def _open_correction_of_brief() -> ColumnElement[bool]:
                           draft.state.in_([st.value for st in OPEN_CORRECTION_STATES]))
 
 
+def _corrects_an_annulled_issue() -> ColumnElement[bool]:
+    original = aliased(Brief)
+    return exists().where(original.id == Brief.corrects_id, original.annulled_at.is_not(None))
+
+
 # 更正 and 作废 (workflows/brief.py): their guards as SQL too.
 GUARD_SQL.update({
     as_notice: lambda uid: or_(Brief.correction_kind.is_(None), Brief.correction_kind != "edition"),
@@ -85,7 +91,9 @@ GUARD_SQL.update({
     not_filed: lambda uid: Brief.archived_at.is_(None),
     not_annulled: lambda uid: Brief.annulled_at.is_(None),
     no_open_correction: lambda uid: not_(_open_correction_of_brief()),
+    corrected_issue_in_force: lambda uid: not_(_corrects_an_annulled_issue()),
 })
+
 
 
 def move_clause(actor: Any, action: str) -> ColumnElement[bool]:

@@ -356,8 +356,33 @@ def test_an_annulled_edition_cannot_be_reissued(app, issue, series_id):
     with app.app_context():
         annul_issue(db.session, first, user("signer2"), "作废")
         before = db.session.get(Brief, draft_id).version
-        with pytest.raises(InvalidAction):
+        with pytest.raises(ActionRefused, match="annulled"):  # the table's condition, before any render
             reissue(db.session, draft_id, user("editor"))
         assert db.session.get(Brief, draft_id).version == before
         assert db.session.scalar(select(func.count(StoredFile.id)).where(
             StoredFile.brief_id == first, StoredFile.superseded_by_id.is_not(None))) == 0
+
+
+def test_a_correction_of_an_annulled_issue_is_not_published_and_is_withdrawn(app, issue, series_id, login_as):
+    set_mode(app, series_id, "notice")
+    first = issue(State.PUBLISHED)
+    draft_id = walk_draft(app, first, State.SIGNED)
+    with app.app_context():
+        annul_issue(db.session, first, user("signer2"), "内容有误，停止使用")
+    editor = login_as("editor")
+    page = editor.get(f"/briefs/{draft_id}").get_data(as_text=True)
+    assert 'data-action="publish"' not in page
+    before = fetch(app, draft_id)
+    response = editor.post(f"/briefs/{draft_id}/publish", {"issue_date": date.today().isoformat(),
+                                                          "version": str(before.version)})
+    assert response.status_code == 409
+    assert zh(app, "The issue this correction is for has been annulled, so the correction is not issued: "
+                   "withdraw it.") in response.get_data(as_text=True)
+    after = fetch(app, draft_id)
+    assert (after.state, after.version, after.issue_number) == (State.SIGNED.value, before.version, None)
+    with app.app_context():  # no number was taken
+        assert db.session.scalar(select(func.count(Brief.id)).where(Brief.issue_number.is_not(None))) == 1
+    # What is left to do: a signer revokes the sign-off, and its author withdraws it.
+    assert login_as("signer").act(draft_id, "reopen", "原期已作废").status_code == 302
+    assert editor.act(draft_id, "withdraw", "原期已作废").status_code == 302
+    assert fetch(app, draft_id).state == State.WITHDRAWN.value

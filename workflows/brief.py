@@ -89,6 +89,9 @@ class BriefRecord(Protocol):
     @property
     def corrects_as_edition(self) -> bool: ...
 
+    @property
+    def corrects(self) -> Any: ...  # the issue a correction draft corrects (a BriefRecord), or None
+
 
 # A guard returns None when the actor may proceed, else the refusal's message.
 Guard = Callable[[Actor, Any], str | None]
@@ -209,6 +212,16 @@ def as_edition(actor: Actor, brief: BriefRecord) -> str | None:
     return None
 
 
+def corrected_issue_in_force(actor: Actor, brief: BriefRecord) -> str | None:
+    """A correction draft is issued only while the issue it corrects stands: once that issue is
+    annulled, the draft can only be withdrawn."""
+    original = brief.corrects if brief.corrects_id is not None else None
+    if original is not None and original.annulled_at is not None:
+        return N_("The issue this correction is for has been annulled, so the correction is not issued: "
+                  "withdraw it.")
+    return None
+
+
 def _record_annulment(brief: Any, actor: Actor, now: datetime, comment: str | None) -> None:
     brief.annulled_by_id = actor.id
     brief.annulled_at = now
@@ -321,7 +334,7 @@ LIFECYCLE: tuple[Transition, ...] = (
         frozenset({State.SIGNED}), State.PUBLISHED,
         frozenset({Role.EDITOR}),
         effect=_record_publication, pipeline_only=True, tone="primary", todo=N_("To publish"),
-        conditions=(as_notice,),
+        conditions=(as_notice, corrected_issue_in_force),
     ),
     # A correction draft of a series that issues 更正版: published as the corrected issue's new
     # edition, its master and copies superseding the old ones under the same numbers.
@@ -330,7 +343,7 @@ LIFECYCLE: tuple[Transition, ...] = (
         frozenset({State.SIGNED}), State.REISSUED,
         frozenset({Role.EDITOR}),
         effect=_record_reissue, pipeline_only=True, tone="primary", todo=N_("To publish"),
-        conditions=(as_edition,),
+        conditions=(as_edition, corrected_issue_in_force),
     ),
     Transition(
         "archive", N_("File in the archive"),
