@@ -44,8 +44,8 @@ def can_see(persona: str, state: State) -> bool:
         return True
     if persona in REVIEWERS:
         return state in (State.IN_REVIEW, State.AWAITING_SIGNOFF, State.SIGNED)
-    if persona == "secretary":  # linked to "signer": reads what awaits a leader's sign-off
-        return state is State.AWAITING_SIGNOFF
+    if persona == "secretary":  # linked to "signer": reads what awaits a leader's sign-off, and once signed
+        return state in (State.AWAITING_SIGNOFF, State.SIGNED)
     return False
 
 

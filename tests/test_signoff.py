@@ -186,6 +186,11 @@ def test_the_security_admin_links_a_secretary_and_the_secretary_records_a_paper_
     assert "签发人：王志远" in text and "李秘书代为录入" in text
     # The scan is served to those who read the brief.
     assert login_as("editor").get(f"/scans/{record.scan_id}").data == scan_row_bytes(app, record.scan_id)
+    # The secretary still reads what they recorded (已办 links to it) until it is published.
+    handled = secretary.get("/?tab=done").get_data(as_text=True)
+    assert f"/briefs/{brief_id}" in handled
+    page = secretary.get(f"/briefs/{brief_id}").get_data(as_text=True)
+    assert "李秘书代王志远" in page and 'data-action="sign_on_paper"' not in page
 
 
 def scan_row_bytes(app, file_id: int) -> bytes:

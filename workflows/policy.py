@@ -105,8 +105,13 @@ def _classified_readers(roles: frozenset[str]) -> frozenset[str]:
     return roles - ADMINISTRATOR_ROLES
 
 
+# A secretary linked to a signing leader reads the briefs awaiting sign-off (to record a
+# sign-off made on paper) and, once signed, until they are published (what they recorded).
+SECRETARY_STATES = frozenset({State.AWAITING_SIGNOFF, State.SIGNED})
+
+
 def secretary_of_signer(user: Actor) -> bool:
-    """A secretary linked to at least one signing leader reads the briefs awaiting sign-off
+    """A secretary linked to at least one signing leader reads the briefs of SECRETARY_STATES
     (a leader signs for every series), to record a sign-off made on paper."""
     return Role.SECRETARY in user.role_set and any(
         Role.SIGNER in leader.role_set for leader in getattr(user, "acting_for", ()))
@@ -121,7 +126,7 @@ def can_read(user: Actor, brief: Any) -> bool:
     state = State(brief.state)
     if brief.author_id == user.id:
         return True
-    if state is State.AWAITING_SIGNOFF and secretary_of_signer(user):
+    if state in SECRETARY_STATES and secretary_of_signer(user):
         return True
     if roles & {Role.EDITOR, Role.SIGNER}:
         if state in REVIEW_STATES:
@@ -160,7 +165,7 @@ def readable_clause(user: Actor, brief_cls: Any) -> ColumnElement[bool]:
             issued = and_(issued, ~_classified_for(user, brief_cls))
         conditions.append(issued)
     if secretary_of_signer(user):
-        conditions.append(brief_cls.state == State.AWAITING_SIGNOFF.value)
+        conditions.append(brief_cls.state.in_([s.value for s in SECRETARY_STATES]))
     if roles & {Role.EDITOR, Role.SIGNER}:
         conditions.append(brief_cls.state.in_([s.value for s in REVIEW_STATES]))
         conditions.append(and_(brief_cls.state == State.WITHDRAWN.value, brief_cls.submitted_at.is_not(None)))
