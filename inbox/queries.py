@@ -73,15 +73,12 @@ GUARD_SQL: dict[Callable[..., Any], Callable[[int], ColumnElement[bool]]] = {
 }
 
 
-def _open_correction_of_brief() -> ColumnElement[bool]:
-    draft = aliased(Brief)
-    return exists().where(draft.corrects_id == Brief.id, draft.deleted_at.is_(None),
-                          draft.state.in_([st.value for st in OPEN_CORRECTION_STATES]))
-
-
-def _corrects_an_annulled_issue() -> ColumnElement[bool]:
-    original = aliased(Brief)
-    return exists().where(original.id == Brief.corrects_id, original.annulled_at.is_not(None))
+# Correlated with the outer query's Brief when used; built once (expressions are immutable, and
+# aliasing on every request cost more than the query itself).
+_draft, _original = aliased(Brief, name="open_draft"), aliased(Brief, name="corrected_issue")
+OPEN_CORRECTION_OF_BRIEF = exists().where(_draft.corrects_id == Brief.id, _draft.deleted_at.is_(None),
+                                          _draft.state.in_([st.value for st in OPEN_CORRECTION_STATES]))
+CORRECTS_AN_ANNULLED_ISSUE = exists().where(_original.id == Brief.corrects_id, _original.annulled_at.is_not(None))
 
 
 # 更正 and 作废 (workflows/brief.py): their guards as SQL too.
@@ -90,14 +87,17 @@ GUARD_SQL.update({
     as_edition: lambda uid: Brief.correction_kind == "edition",
     not_filed: lambda uid: Brief.archived_at.is_(None),
     not_annulled: lambda uid: Brief.annulled_at.is_(None),
-    no_open_correction: lambda uid: not_(_open_correction_of_brief()),
-    corrected_issue_in_force: lambda uid: not_(_corrects_an_annulled_issue()),
+    no_open_correction: lambda uid: not_(OPEN_CORRECTION_OF_BRIEF),
+    corrected_issue_in_force: lambda uid: not_(CORRECTS_AN_ANNULLED_ISSUE),
 })
-
-
 
 def move_clause(actor: Any, action: str) -> ColumnElement[bool]:
     """`can(actor, brief, action)` for a lifecycle move, as SQL (readability included)."""
+    return and_(readable_clause(actor, Brief), move_conditions(actor, action))
+
+
+def move_conditions(actor: Any, action: str) -> ColumnElement[bool]:
+    """`move_clause` without readability (for a query that already asks it once)."""
     transition = TRANSITIONS[action]
     parts = [Brief.state.in_([s.value for s in transition.sources])]
     if not actor.role_set & transition.roles:
@@ -110,7 +110,7 @@ def move_clause(actor: Any, action: str) -> ColumnElement[bool]:
     if delegate is not None:
         parts += [GUARD_SQL[g](delegate.id) for g in transition.guards if g in SEPARATION_GUARDS]
     parts += [GUARD_SQL[c](actor.id) for c in transition.conditions]
-    return and_(readable_clause(actor, Brief), *parts)
+    return and_(*parts)
 
 
 def _open_moves(actor: Any) -> list[str]:
@@ -120,15 +120,18 @@ def _open_moves(actor: Any) -> list[str]:
 def todo_clause(actor: Any) -> ColumnElement[bool]:
     """The briefs in `actor`'s 待办: some forward move is open to them."""
     moves = _open_moves(actor)
-    return or_(*(move_clause(actor, a) for a in moves)) if moves else false()
+    if not moves:
+        return false()
+    return and_(readable_clause(actor, Brief), or_(*(move_conditions(actor, a) for a in moves)))
 
 
 def todo_group(actor: Any) -> ColumnElement[str]:
-    """Which 待办 group a brief falls in: its first open forward move, in the table's order."""
+    """Which 待办 group a brief of `todo_clause` falls in: its first open forward move, in the
+    table's order (readability is the clause's, asked once)."""
     moves = _open_moves(actor)
     if not moves:
         return func.coalesce(None, "")
-    return case(*((move_clause(actor, a), a) for a in moves), else_="")
+    return case(*((move_conditions(actor, a), a) for a in moves), else_="")
 
 
 # 紧急程度: 特急 first, then 加急, then 平件 (no urgency, or another word).
