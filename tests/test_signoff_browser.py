@@ -88,9 +88,11 @@ def walk(app, live_server, chromium, make_brief, tmp_path):
     page.screenshot(path=str(ARTIFACTS / "signoff-paper-phone.png"), full_page=True)
     page.click("form[data-form=paper-signoff] button[type=submit]")
     page.wait_for_load_state()
-    # Signed, the brief is no longer the secretary's to read: back to the (now empty) task list.
-    assert page.url == f"{live_server}/", page.url
+    # Signed, the brief stays the secretary's to read until it is published: back to its sheet,
+    # which now carries the sign-off they recorded.
+    assert page.url == f"{live_server}/briefs/{other}/signoff", page.url
     assert "纸面签发已录入" in page.inner_text("main") or "paper sign-off was recorded" in page.inner_text("main")
+    assert "李秘书代为录入" in page.inner_text(".signoff-sheet")
     signed = fetch(app, other)
     assert signed.state == State.SIGNED.value and signed.signer_name == "王志远"
     page.context.close()
