@@ -107,22 +107,22 @@ def test_an_export_waits_in_the_store_checked_and_expires_after_its_days(app, ma
     stored.write_bytes(original)
     assert archivist.get(f"/jobs/{job_id}/download").data == original
 
-    from longwork.operations import EXPIRE_EXPORTS
     from jobs.operations import enqueue
-    with app.app_context():
-        job = db.session.get(Job, job_id)
-        job.finished_at = job.finished_at - timedelta(days=6)
-        enqueue(db.session, EXPIRE_EXPORTS)
-        db.session.commit()
-    drain(app)
+    from longwork.operations import EXPIRE_EXPORTS
+
+    def older_then_expire(days: int) -> None:
+        """The export `days` older, then the daily job that expires exports."""
+        with app.app_context():
+            job = db.session.get(Job, job_id)
+            job.finished_at = job.finished_at - timedelta(days=days)
+            enqueue(db.session, EXPIRE_EXPORTS)
+            db.session.commit()
+        drain(app)
+
+    older_then_expire(6)
     assert stored.is_file()  # six days old: kept
-    with app.app_context():
-        job = db.session.get(Job, job_id)
-        job.finished_at = job.finished_at - timedelta(days=2)
-        enqueue(db.session, EXPIRE_EXPORTS)
-        db.session.commit()
-    drain(app)
-    assert not stored.exists()
+    older_then_expire(2)
+    assert not stored.exists()  # eight days old: gone
     assert "expired" in json.loads(job_row(app, job_id).result)
     assert archivist.get(f"/jobs/{job_id}/download").status_code == 404
     page = archivist.get(f"/jobs/{job_id}").get_data(as_text=True)
