@@ -19,17 +19,15 @@ def summary_table(figures: Figures, _: Translate, all_series: str) -> list[list[
     head = [_("Year"), _("Bulletin (刊物)"), _("Issues"), _("Supplements (增刊)"), _("Correction notices"), _("Annulled"),
             _("Median days, submission to sign-off"), _("Median days, sign-off to publication"),
             _("Returns for revision"), _("Send-backs to review")]
-    if figures.instructions_available:
-        head += [f"{_('Instructions (批示)')}: {level}" for level in figures.levels]
-        head += [_("Instructions (批示)"), _("Issues with instructions"), _("Instruction rate")]
+    head += [f"{_('Instructions (批示)')}: {level}" for level in figures.levels]
+    head += [_("Instructions (批示)"), _("Issues with instructions"), _("Instruction rate")]
     rows: list[list[Any]] = [head]
     for r in figures.rows:
         line: list[Any] = [r.year, r.series_name or all_series, r.issues, r.supplements, r.notices, r.annulled,
                            _days(r.median_to_signoff), _days(r.median_to_publication), r.returns, r.send_backs]
-        if figures.instructions_available:
-            line += [r.instructions_by_level.get(level, 0) for level in figures.levels]
-            rate = r.instruction_rate
-            line += [r.instructions, r.instructed_issues, "" if rate is None else round(rate, 4)]
+        line += [r.instructions_by_level.get(level, 0) for level in figures.levels]
+        rate = r.instruction_rate
+        line += [r.instructions, r.instructed_issues, "" if rate is None else round(rate, 4)]
         rows.append(line)
     return rows
 

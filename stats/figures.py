@@ -10,7 +10,7 @@ What counts (the README's "Statistics" section says the same):
   the median of an even count is the mean of the two middle values;
 - returns (退回修改) and send-backs (退回审核): the audit events of those moves on the series'
   briefs, by the UTC year of the event;
-- 批示: from the instructions model when it is there (stats/instructions.py).
+- 批示: from the instructions model (stats/instructions.py).
 
 Nothing is read into Python row by row: the medians are window functions (ROW_NUMBER and
 COUNT over the group), so the page costs the same few statements over 100 issues or 10,000;
@@ -89,7 +89,6 @@ class Figures:
     rows: list[Row]
     authors: list[AuthorRow]
     levels: list[str]  # the leader levels that occur, in their configured order
-    instructions_available: bool
     years: list[int]
     series: list[tuple[int, str]]
 
@@ -217,16 +216,15 @@ _CACHE_SIZE = 64
 _CACHE_LOCK = threading.Lock()
 
 
-def _cached_rows(session: Session, filters: Filters, available: bool
-                 ) -> tuple[dict[tuple[int, int | None], Row], list[int]]:
+def _cached_rows(session: Session, filters: Filters) -> tuple[dict[tuple[int, int | None], Row], list[int]]:
     key = (session.get_bind().url.render_as_string(hide_password=True), *data_stamp(session), filters.series_id,
-           filters.year, available)
+           filters.year)
     with _CACHE_LOCK:
         found = _CACHE.get(key)
         if found is not None:
             _CACHE.move_to_end(key)
             return copy.deepcopy(found)
-    computed = _rows(session, filters, available)
+    computed = _rows(session, filters)
     with _CACHE_LOCK:
         _CACHE[key] = copy.deepcopy(computed)
         while len(_CACHE) > _CACHE_SIZE:
@@ -234,7 +232,7 @@ def _cached_rows(session: Session, filters: Filters, available: bool
     return computed
 
 
-def _rows(session: Session, filters: Filters, available: bool) -> tuple[dict[tuple[int, int | None], Row], list[int]]:
+def _rows(session: Session, filters: Filters) -> tuple[dict[tuple[int, int | None], Row], list[int]]:
     years = sorted({y for (y,) in session.execute(
         select(Brief.issue_year).where(Brief.state.in_(ISSUED), Brief.issue_year.is_not(None)).distinct())},
         reverse=True)
@@ -243,7 +241,7 @@ def _rows(session: Session, filters: Filters, available: bool) -> tuple[dict[tup
     moves = returns(session, filters)
     for by_series in groupings:
         counts = issue_figures(session, filters, by_series)
-        given = instructions.figures(session, filters, by_series) if available else {}
+        given = instructions.figures(session, filters, by_series)
         keys = set(counts) | {k for k in moves if (k[1] is not ALL) == by_series}
         for key in keys:
             year, series_id = key
@@ -251,9 +249,8 @@ def _rows(session: Session, filters: Filters, available: bool) -> tuple[dict[tup
             (row.issues, row.supplements, row.notices, row.annulled, row.median_to_signoff,
              row.median_to_publication) = counts.get(key, (0, 0, 0, 0, None, None))
             row.returns, row.send_backs = moves.get(key, (0, 0))
-            if available:
-                by_level, instructed = given.get(key, ({}, 0))
-                row.instructions_by_level, row.instructed_issues = dict(by_level), instructed
+            by_level, instructed = given.get(key, ({}, 0))
+            row.instructions_by_level, row.instructed_issues = dict(by_level), instructed
     return rows, years
 
 
@@ -263,8 +260,7 @@ def compute(session: Session, filters: Filters, *, levels: Sequence[str] = (), a
     latest year (the page), or of every year (`all_authors`: the exports)."""
     series = [(s.id, s.name) for s in session.scalars(select(Series).order_by(Series.id))]
     names = dict(series)
-    available = instructions.available()
-    rows, years = _cached_rows(session, filters, available)
+    rows, years = _cached_rows(session, filters)
     for row in rows.values():
         row.series_name = names.get(row.series_id, "") if row.series_id is not None else ""
     if len({r.series_id for r in rows.values() if r.series_id is not None}) <= 1:
@@ -275,5 +271,5 @@ def compute(session: Session, filters: Filters, *, levels: Sequence[str] = (), a
     author_filters = filters
     if not all_authors and filters.year is None and years:
         author_filters = Filters(series_id=filters.series_id, year=years[0])
-    return Figures(ordered, authors(session, author_filters), level_order, available, years, series)
+    return Figures(ordered, authors(session, author_filters), level_order, years, series)
 

@@ -15,11 +15,6 @@ from models import Brief, Instruction
 from workflows.instructions import levels as configured_levels
 
 
-def available() -> bool:
-    """Whether this installation records 批示 (the instructions feature is part of it)."""
-    return True
-
-
 def figures(session: Session, filters: Any, by_series: bool) -> dict[tuple[int, int | None], tuple[dict[str, int], int]]:
     """{(year, series id or None): ({level: 批示}, issues with ≥ 1 批示)}."""
     from stats.figures import _issued
