@@ -91,6 +91,7 @@ GUARD_SQL.update({
     corrected_issue_in_force: lambda uid: not_(CORRECTS_AN_ANNULLED_ISSUE),
 })
 
+
 def move_clause(actor: Any, action: str) -> ColumnElement[bool]:
     """`can(actor, brief, action)` for a lifecycle move, as SQL (readability included)."""
     return and_(readable_clause(actor, Brief), move_conditions(actor, action))

@@ -111,14 +111,13 @@ def import_files(ctx: JobContext) -> None:
     done = len(result["outcomes"]) - len(p.get("refused", []))
     ctx.progress(done, len(files))
 
-    def with_outcome(outcome: ImportOutcome) -> str:
+    def with_outcome(outcome: ImportOutcome) -> dict[str, Any]:
         outcomes = [*result["outcomes"], outcome_json(outcome)]
         imported = sum(1 for o in outcomes if o.get("brief_id"))
-        return json.dumps({"outcomes": outcomes, "imported": imported, "refused": len(outcomes) - imported},
-                          ensure_ascii=False)
+        return {"outcomes": outcomes, "imported": imported, "refused": len(outcomes) - imported}
 
-    def record(outcome: ImportOutcome) -> None:  # inside the import's own transaction
-        ctx.job.result = with_outcome(outcome)
+    def record(outcome: ImportOutcome) -> None:  # inside the transaction that commits the outcome
+        ctx.job.result = json.dumps(with_outcome(outcome), ensure_ascii=False)
 
     for index in range(done, len(files)):
         entry = files[index]
@@ -132,12 +131,11 @@ def import_files(ctx: JobContext) -> None:
                                    category=category, before_commit=record)
         except ImportRefused as refused:
             outcome = ImportOutcome(entry["name"], refusal=refused.problem)
-            ctx.job.result = with_outcome(outcome)
+            record(outcome)
             session.commit()
-        result = json.loads(with_outcome(outcome))
+        result = with_outcome(outcome)
         _pause()
         ctx.progress(index + 1, len(files))
-    ctx.job.result = json.dumps(result, ensure_ascii=False)
     discard_uploads(p)
 
 
